@@ -1,0 +1,671 @@
+/**
+ * ChainNode: one chain opened on one Corestore. Glues the writer feeds (feed/), the consensus
+ * layer (chain/) and the materialized view (view/): it reads new blocks as they arrive, feeds
+ * them to the engine in causal order, persists what became final, appends this user's entries
+ * and, as an indexer, its acknowledgements.
+ */
+import { randomBytes } from 'node:crypto'
+import ReadyResource from 'ready-resource'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import type { Duplex } from 'node:stream'
+import { ChainEngine } from './chain/engine.js'
+import { foldBlock } from './chain/chain-hash.js'
+import type { AckDecision, Segment, WriterKey } from './chain/types.js'
+import { err, isFeedchainError } from './errors.js'
+import { asBuffer, discoveryKey, formatKey, fromHex, hash, toHex } from './feed/keys.js'
+import {
+  BLOCK_VERSION, ENTRY_TYPE_NAMES, EntryType, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_ENTRY_SIZE,
+  decodeBlock, decodeFile, decodeGenesis, decodeMembership, encodeBlock, encodeGenesis, encodeMembership,
+  validEntries, type Block, type RawEntry,
+} from './feed/schema.js'
+import { WriterFeed, fromBlock, type IngestedBlock } from './feed/writer-feed.js'
+import { ChainView } from './view/chain-view.js'
+
+/** Options of a ChainNode. */
+export interface ChainNodeOptions {
+  /** Chain key to open or join; omitted: create a new chain with this user as creator. */
+  key?: Uint8Array | undefined
+  /** Chain name written into GENESIS when creating. */
+  name?: string | undefined
+  /** Append acknowledgements automatically when this user is an indexer (default true). */
+  autoAck?: boolean | undefined
+  /** Debounce of a non-urgent ack, ms (default 20). */
+  ackDebounce?: number | undefined
+  /** How long a vote waits for a missing anchor before acking anyway, ms (default 250). */
+  leaderWait?: number | undefined
+  /** Delay before writing the view after changes, ms (default 100). */
+  flushDelay?: number | undefined
+}
+
+/** Data of one entry: text (UTF-8) or bytes. */
+export type EntryData = string | Uint8Array
+
+/** Entry type names as the API and CLI show them. */
+export type EntryTypeName = 'data' | 'file' | 'membership' | 'join' | 'genesis'
+
+/** One entry of the chain view. */
+export interface ChainEntry {
+  position: number
+  writer: Buffer
+  seq: number
+  index: number
+  final: boolean
+  type: EntryTypeName
+  /** raw payload bytes */
+  data: Buffer
+  /** decoded payload for non-data types */
+  value: unknown
+  /** writer's wall clock when appended, ms (informational) */
+  time: number
+  /** lamport clock of the block, as computed locally */
+  clock: number
+}
+
+/** A writer as status reports it. */
+export interface WriterStatus {
+  key: string
+  indexer: boolean
+  pendingIndexer: boolean
+  removed: boolean
+  /** blocks known */
+  length: number
+  /** blocks final */
+  finalLength: number
+  self: boolean
+  forked: boolean
+}
+
+/** A snapshot of the node's state. */
+export interface ChainStatus {
+  key: string
+  discoveryKey: string
+  name: string
+  writerKey: string
+  isWriter: boolean
+  isIndexer: boolean
+  length: number
+  finalLength: number
+  pending: number
+  head: string
+  writers: WriterStatus[]
+  halted: string | null
+  warnings: string[]
+}
+
+/** Result of an append. */
+export interface AppendResult {
+  /** chain length (final + pending) after the append */
+  length: number
+  finalLength: number
+  /** blocks written */
+  blocks: number
+  /** seq of the first block written in this user's feed */
+  seq: number
+}
+
+const MAX_WARNINGS = 100
+
+/** One chain on one store. */
+export class ChainNode extends ReadyResource {
+  readonly store: Corestore
+  key: Buffer = Buffer.alloc(0)
+  discoveryKey: Buffer = Buffer.alloc(0)
+  writerKey: Buffer = Buffer.alloc(0)
+  name = ''
+  readonly warnings: string[] = []
+  /** Counters: blocks fed to the consensus layer (in total and while opening), invalid blocks. */
+  readonly stats = { fed: 0, fedOnOpen: 0, invalid: 0 }
+
+  private readonly opts: ChainNodeOptions
+  private engine!: ChainEngine
+  private view!: ChainView
+  private viewCore: Hypercore | null = null
+  private own!: WriterFeed
+  private readonly feeds = new Map<WriterKey, WriterFeed>()
+  /** decoded blocks waiting for their causal past, per writer, in feed order */
+  private readonly queued = new Map<WriterKey, IngestedBlock[]>()
+  private readonly downloads: Array<{ destroy (): void }> = []
+  private ingesting: Promise<void> | null = null
+  private ingestAgain = false
+  private appendLock: Promise<unknown> = Promise.resolve()
+  private flushTimer: NodeJS.Timeout | null = null
+  private ackTimer: NodeJS.Timeout | null = null
+  private waitTimer: NodeJS.Timeout | null = null
+  private joinSent = false
+  private readonly blockCache = new Map<string, { block: Block | null, entries: RawEntry[] }>()
+
+  constructor (store: Corestore, opts: ChainNodeOptions = {}) {
+    super()
+    this.store = store
+    this.opts = opts
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  protected override async _open (): Promise<void> {
+    await this.store.ready()
+    let genesis: Hypercore
+    if (this.opts.key === undefined) {
+      genesis = this.store.get({ name: 'feedchain/genesis/' + randomBytes(16).toString('hex') })
+      await genesis.ready()
+      if (genesis.key === null) throw new Error('genesis core has no key')
+      const block: Block = {
+        version: BLOCK_VERSION, clock: 1, heads: [], time: Date.now(),
+        entries: [{ type: EntryType.GENESIS, payload: encodeGenesis({ name: this.opts.name ?? '', creator: genesis.key }) }],
+      }
+      await genesis.append(Buffer.from(encodeBlock(block)))
+    } else {
+      if (this.opts.key.byteLength !== 32) throw err('INVALID_KEY', 'chain key must be 32 bytes')
+      genesis = this.store.get({ key: asBuffer(this.opts.key) })
+      await genesis.ready()
+    }
+    if (genesis.key === null || genesis.discoveryKey === null) throw new Error('genesis core has no key')
+    this.key = genesis.key
+    this.discoveryKey = discoveryKey(this.key)
+    const chainHex = toHex(this.key)
+
+    const ownCore = genesis.writable ? genesis : this.store.get({ name: 'feedchain/writer/' + chainHex })
+    await ownCore.ready()
+    if (ownCore.key === null) throw new Error('writer core has no key')
+    this.writerKey = ownCore.key
+
+    this.viewCore = this.store.get({ name: 'feedchain/view/' + chainHex })
+    this.view = new ChainView(this.viewCore)
+    await this.view.open()
+
+    const snapshot = await this.view.loadSnapshot()
+    this.engine = snapshot === null
+      ? new ChainEngine({ chainKey: this.key, creator: chainHex, hash })
+      : ChainEngine.restore(snapshot, { hash })
+
+    this.addFeed(genesis)
+    if (ownCore !== genesis) this.addFeed(ownCore)
+    this.own = this.feeds.get(toHex(this.writerKey))!
+    for (const w of this.engine.writers()) await this.ensureFeed(w.key)
+
+    await this.ingest()
+    this.stats.fedOnOpen = this.stats.fed
+    await this.loadName()
+  }
+
+  protected override async _close (): Promise<void> {
+    for (const t of [this.flushTimer, this.ackTimer, this.waitTimer]) if (t !== null) clearTimeout(t)
+    this.flushTimer = this.ackTimer = this.waitTimer = null
+    await this.appendLock.catch(() => {})
+    while (this.ingesting !== null) await this.ingesting.catch(() => {})
+    for (const d of this.downloads) d.destroy()
+    await this.view.flush()
+    await this.view.close()
+    for (const f of this.feeds.values()) await f.core.close()
+    if (this.viewCore !== null) await this.viewCore.close()
+  }
+
+  /** Replicate every core of the store (all writer feeds of all open chains) over a stream. */
+  replicate (isInitiatorOrStream: boolean | Duplex, opts?: Record<string, unknown>): Duplex {
+    return this.store.replicate(isInitiatorOrStream, opts)
+  }
+
+  // ---------------------------------------------------------------- feeds and ingestion
+
+  private addFeed (core: Hypercore): WriterFeed {
+    const feed = new WriterFeed(core)
+    const existing = this.feeds.get(feed.hex)
+    if (existing !== undefined) return existing
+    this.feeds.set(feed.hex, feed)
+    this.queued.set(feed.hex, [])
+    const wake = (): void => { this.scheduleIngest() }
+    core.on('append', wake)
+    core.on('download', wake)
+    core.on('conflict', (length: number) => { this.onFork(feed.hex, length) })
+    if (!core.writable) this.downloads.push(core.download({ start: 0, end: -1 }))
+    return feed
+  }
+
+  /** Open (and start downloading) the feed of a writer, if not open yet. */
+  private async ensureFeed (writer: WriterKey): Promise<WriterFeed> {
+    const have = this.feeds.get(writer)
+    if (have !== undefined) return have
+    const core = this.store.get({ key: fromHex(writer) })
+    await core.ready()
+    if (this.closing !== null) { await core.close(); throw err('CLOSED') }
+    return this.addFeed(core)
+  }
+
+  private onFork (writer: WriterKey, length: number): void {
+    this.warn(`writer ${formatKey(fromHex(writer))} forked its feed at length ${length}: its entries past the fork are not ordered`)
+    this.engine.markForked(writer, length)
+    this.afterChange()
+  }
+
+  private scheduleIngest (): void {
+    if (this.closing !== null) return
+    if (this.ingesting !== null) { this.ingestAgain = true; return }
+    this.ingesting = this.runIngest()
+  }
+
+  private async runIngest (): Promise<void> {
+    try {
+      do {
+        this.ingestAgain = false
+        await this.ingestOnce()
+      } while (this.ingestAgain && this.closing === null)
+    } catch (e) {
+      if (this.closing === null && !isFeedchainError(e, 'CLOSED')) this.warn('ingest failed: ' + (e instanceof Error ? e.message : String(e)))
+    } finally {
+      this.ingesting = null
+    }
+  }
+
+  /** Read, decode and feed every locally stored block not yet in the engine; wait for it. */
+  private async ingest (): Promise<void> {
+    while (this.ingesting !== null) await this.ingesting
+    this.ingesting = this.runIngest()
+    await this.ingesting
+  }
+
+  private async ingestOnce (): Promise<void> {
+    // 1. read what is stored beyond what the engine and the queues hold
+    for (const feed of [...this.feeds.values()]) {
+      const q = this.queued.get(feed.hex)!
+      const from = this.engine.length(feed.hex) + q.length
+      const to = feed.available
+      if (to <= from) continue
+      const bytes = await feed.readRange(from, to)
+      bytes.forEach((b, i) => {
+        const ib = feed.ingest(from + i, b)
+        if (ib.problem !== null) this.warn(`block ${from + i} of writer ${formatKey(fromHex(feed.hex))} is invalid and skipped: ${ib.problem}`)
+        for (const s of ib.skipped) this.warn(`entry ${s.index} of block ${from + i} of writer ${formatKey(fromHex(feed.hex))} skipped: ${s.reason}`)
+        q.push(ib)
+      })
+    }
+    // 2. feed in causal order until nothing more can go in
+    let progress = true
+    while (progress) {
+      progress = false
+      for (const [writer, q] of this.queued) {
+        while (q.length > 0) {
+          const ib = q[0]!
+          if (!this.engine.canAdd(ib.input)) {
+            for (const p of ib.pins) if (!this.feeds.has(p.writer)) await this.ensureFeed(p.writer)
+            break
+          }
+          if (!(await this.pinsMatch(ib))) break
+          q.shift()
+          this.engine.add(ib.input)
+          this.stats.fed++
+          if (ib.input.invalid === true) this.stats.invalid++
+          progress = true
+        }
+        if (q.length === 0 && this.engine.length(writer) < (this.feeds.get(writer)?.available ?? 0)) this.ingestAgain = true
+      }
+    }
+    this.afterChange()
+  }
+
+  private async pinsMatch (ib: IngestedBlock): Promise<boolean> {
+    for (const p of ib.pins) {
+      const feed = this.feeds.get(p.writer)
+      if (feed === undefined) return false
+      const h = feed.cachedHash(p.length - 1) ?? await feed.blockHash(p.length - 1)
+      if (h === null) return false
+      if (!asBuffer(h).equals(asBuffer(p.hash))) {
+        this.warn(`block ${ib.input.seq} of writer ${formatKey(fromHex(ib.input.writer))} pins a different block ${p.length - 1} of writer ${formatKey(fromHex(p.writer))} than this node has: one of them forked; not ordering it`)
+        return false
+      }
+    }
+    return true
+  }
+
+  /** Run the commit rule, queue final segments for the view, schedule flush and acks. */
+  private afterChange (): void {
+    const segments = this.engine.process()
+    if (segments.length > 0) {
+      this.view.apply(segments, toHex(this.engine.finalHash))
+      this.onSegments(segments)
+    }
+    this.scheduleFlush()
+    this.scheduleAck()
+    this.emit('update')
+  }
+
+  private onSegments (segments: Segment[]): void {
+    for (const s of segments) this.emit('final', s)
+    // writers added in the final prefix: open and download their feeds (design §4: replicate and
+    // link a writer only once its addition is final here)
+    for (const w of this.engine.writers()) {
+      if (!w.removed && !this.feeds.has(w.key)) this.ensureFeed(w.key).then(() => this.scheduleIngest(), () => {})
+    }
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushTimer !== null || this.closing !== null) return
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null
+      this.flush().catch((e) => { if (this.closing === null) this.warn('writing the view failed: ' + (e as Error).message) })
+    }, this.opts.flushDelay ?? 100)
+    this.flushTimer.unref()
+  }
+
+  /** Persist the view (final segments and engine state) now. */
+  async flush (): Promise<void> {
+    if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null }
+    this.view.setSnapshot(this.engine.snapshot())
+    await this.view.flush()
+  }
+
+  private warn (msg: string): void {
+    if (this.warnings.length >= MAX_WARNINGS) this.warnings.shift()
+    this.warnings.push(msg)
+    this.emit('warning', msg)
+  }
+
+  private async loadName (): Promise<void> {
+    const g = this.feeds.get(toHex(this.key))
+    if (g === undefined || g.available === 0) return
+    const b = await g.core.get(0, { wait: false })
+    if (b === null) return
+    const d = decodeBlock(b)
+    if ('error' in d) return
+    const e = d.block.entries[0]
+    if (e?.type === EntryType.GENESIS) {
+      try { this.name = decodeGenesis(e.payload).name } catch {}
+    }
+  }
+
+  // ---------------------------------------------------------------- acks
+
+  private scheduleAck (): void {
+    if (this.opts.autoAck === false || this.closing !== null) return
+    const me = toHex(this.writerKey)
+    if (this.engine.needsJoin(me) && !this.joinSent) {
+      this.joinSent = true
+      this.serial(() => this.writeBlocks([[{ type: EntryType.JOIN, payload: Buffer.alloc(0) }]])).catch((e) => this.warn('JOIN failed: ' + (e as Error).message))
+      return
+    }
+    if (!this.engine.isIndexer(me)) return
+    const d: AckDecision = this.engine.ackDecision(me)
+    if (d.kind === 'none') return
+    if (d.kind === 'now') {
+      if (this.ackTimer !== null) { clearTimeout(this.ackTimer); this.ackTimer = null }
+      this.sendAck()
+    } else if (d.kind === 'debounce') {
+      if (this.ackTimer === null) this.ackTimer = setTimeout(() => { this.ackTimer = null; this.sendAck() }, this.opts.ackDebounce ?? 20)
+    } else if (this.waitTimer === null) {
+      this.waitTimer = setTimeout(() => { this.waitTimer = null; this.sendAck(true) }, this.opts.leaderWait ?? 250)
+    }
+  }
+
+  private ackQueued = false
+  private sendAck (force = false): void {
+    if (this.ackQueued || this.closing !== null) return
+    this.ackQueued = true
+    this.serial(async () => {
+      this.ackQueued = false
+      const d = this.engine.ackDecision(toHex(this.writerKey))
+      if (d.kind === 'none') return
+      if (d.kind === 'wait-anchor' && !force) { this.scheduleAck(); return }
+      await this.writeBlocks([[]])
+    }).catch((e) => { if (this.closing === null) this.warn('ack failed: ' + (e as Error).message) })
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  private serial<T> (fn: () => Promise<T>): Promise<T> {
+    const p = this.appendLock.then(fn)
+    this.appendLock = p.catch(() => {})
+    return p
+  }
+
+  /**
+   * Append blocks (each a list of entries; an empty list is an ACK block) to this user's feed
+   * in one atomic Hypercore append, then feed them to the engine. Runs under the append lock.
+   */
+  private async writeBlocks (blocks: RawEntry[][]): Promise<{ seq: number }> {
+    if (this.closing !== null) throw err('CLOSED')
+    const me = toHex(this.writerKey)
+    const next = this.engine.nextBlock(me)
+    const time = Date.now()
+    const encoded: Buffer[] = []
+    const decoded: Block[] = []
+    blocks.forEach((entries, i) => {
+      const heads = i === 0
+        ? next.heads.map((h) => {
+          const feed = this.feeds.get(h.writer)
+          const pin = feed?.cachedHash(h.length - 1)
+          if (pin === undefined) throw new Error(`no hash for head ${h.writer.slice(0, 8)}@${h.length}`)
+          return { writer: fromHex(h.writer), length: h.length, hash: pin }
+        })
+        : []
+      const block: Block = { version: BLOCK_VERSION, clock: next.clock + i, heads, time, entries }
+      decoded.push(block)
+      encoded.push(Buffer.from(encodeBlock(block)))
+    })
+    const seq = this.own.core.length
+    if (seq !== this.engine.length(me)) await this.ingest() // own blocks stored but not yet fed (restart)
+    await this.own.core.append(encoded)
+    decoded.forEach((block, i) => {
+      const ib = fromBlock(me, seq + i, hash([encoded[i]!]), block)
+      this.own.remember(seq + i, ib.input.hash)
+      this.engine.add(ib.input)
+    })
+    this.afterChange()
+    return { seq }
+  }
+
+  /** Hash pins need the hashes of linked blocks in memory; load any that were evicted. */
+  private async warmPins (): Promise<void> {
+    const next = this.engine.nextBlock(toHex(this.writerKey))
+    for (const h of next.heads) {
+      const feed = this.feeds.get(h.writer) ?? await this.ensureFeed(h.writer)
+      if (feed.cachedHash(h.length - 1) === undefined) await feed.blockHash(h.length - 1)
+    }
+  }
+
+  /** Append one entry or a batch (cut into blocks of ≤ 1,000 entries / 256 KiB). */
+  async append (data: EntryData | EntryData[]): Promise<AppendResult> {
+    const list = Array.isArray(data) ? data : [data]
+    if (list.length === 0) throw err('EMPTY_ENTRY', 'nothing to append')
+    const payloads = list.map((d, i) => {
+      const b = typeof d === 'string' ? Buffer.from(d) : asBuffer(d)
+      if (b.byteLength === 0) throw err('EMPTY_ENTRY', list.length > 1 ? `entry ${i} is empty` : 'entry is empty')
+      if (b.byteLength > MAX_ENTRY_SIZE) throw err('ENTRY_TOO_LARGE', `entry${list.length > 1 ? ' ' + i : ''} is ${b.byteLength} bytes; the limit is ${MAX_ENTRY_SIZE} (use \`feedchain send\` for files)`)
+      return b
+    })
+    return this.appendEntries(payloads.map((payload) => ({ type: EntryType.DATA, payload })))
+  }
+
+  /** Append raw entries of any type (used by membership and files). */
+  async appendEntries (entries: RawEntry[]): Promise<AppendResult> {
+    if (this.opened === false) await this.ready()
+    const blocks = cutBlocks(entries)
+    const { seq } = await this.serial(async () => {
+      await this.warmPins()
+      return this.writeBlocks(blocks)
+    })
+    const s = this.counts()
+    return { length: s.length, finalLength: s.finalLength, blocks: blocks.length, seq }
+  }
+
+  /** Add a writer (an indexer if `indexer`); this user must be an indexer. */
+  async addWriter (key: Uint8Array, opts: { indexer?: boolean } = {}): Promise<AppendResult> {
+    if (this.opened === false) await this.ready()
+    if (key.byteLength !== 32) throw err('INVALID_KEY', 'writer key must be 32 bytes')
+    const me = toHex(this.writerKey)
+    if (!this.engine.isIndexer(me)) throw err('NOT_INDEXER', 'only an indexer can add writers, and this user is not one')
+    const k = toHex(key)
+    const info = this.engine.writers().find((w) => w.key === k && !w.removed)
+    if (info !== undefined && (info.indexer || info.pendingIndexer || opts.indexer !== true)) throw err('ALREADY_WRITER', `${formatKey(key)} is already a ${info.indexer ? 'indexer' : 'writer'}`)
+    return this.appendEntries([{ type: EntryType.MEMBERSHIP, payload: encodeMembership({ op: 'add', key, indexer: opts.indexer === true }) }])
+  }
+
+  /** Remove a writer; this user must be an indexer; the last indexer can't be removed. */
+  async removeWriter (key: Uint8Array): Promise<AppendResult> {
+    if (this.opened === false) await this.ready()
+    if (key.byteLength !== 32) throw err('INVALID_KEY', 'writer key must be 32 bytes')
+    const me = toHex(this.writerKey)
+    if (!this.engine.isIndexer(me)) throw err('NOT_INDEXER', 'only an indexer can remove writers, and this user is not one')
+    const k = toHex(key)
+    const info = this.engine.writers().find((w) => w.key === k && !w.removed)
+    if (info === undefined) throw err('NOT_A_MEMBER', `${formatKey(key)} is not a writer of this chain`)
+    if (info.indexer && this.engine.indexers().length <= 1) throw err('LAST_INDEXER', 'the last indexer cannot be removed')
+    return this.appendEntries([{ type: EntryType.MEMBERSHIP, payload: encodeMembership({ op: 'remove', key, indexer: false }) }])
+  }
+
+  /** Wait until everything stored locally has been fed to the consensus layer. */
+  async update (): Promise<void> {
+    if (this.opened === false) await this.ready()
+    await this.ingest()
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private counts (): { length: number, finalLength: number } {
+    let pending = 0
+    for (const t of this.engine.tail()) pending += t.entries
+    return { length: this.engine.finalLength + pending, finalLength: this.engine.finalLength }
+  }
+
+  /** Current state: lengths, head hash, writers. */
+  status (): ChainStatus {
+    const me = toHex(this.writerKey)
+    const { length, finalLength } = this.counts()
+    const writers = this.engine.writers().map((w) => ({
+      key: formatKey(fromHex(w.key)),
+      indexer: w.indexer,
+      pendingIndexer: w.pendingIndexer,
+      removed: w.removed,
+      length: Math.max(w.length, this.feeds.get(w.key)?.core.length ?? 0),
+      finalLength: w.finalLength,
+      self: w.key === me,
+      forked: w.forkedAt !== null,
+    }))
+    return {
+      key: formatKey(this.key),
+      discoveryKey: this.discoveryKey.toString('hex'),
+      name: this.name,
+      writerKey: formatKey(this.writerKey),
+      isWriter: this.engine.isMember(me),
+      isIndexer: this.engine.isIndexer(me),
+      length,
+      finalLength,
+      pending: length - finalLength,
+      head: toHex(this.engine.finalHash),
+      writers,
+      halted: this.engine.halted,
+      warnings: this.warnings.slice(-10),
+    }
+  }
+
+  /** Number of entries, final and pending. */
+  get length (): number { return this.counts().length }
+  /** Number of final entries. */
+  get finalLength (): number { return this.engine.finalLength }
+  /** Hex chain hash of the final prefix. */
+  get head (): string { return toHex(this.engine.finalHash) }
+
+  /**
+   * Entries in [start, end): the final prefix first, then the pending tail (marked final:false).
+   * `final: true` stops at the final prefix. Streams; does not collect the chain in memory.
+   */
+  async * read (opts: { start?: number, end?: number, reverse?: boolean, limit?: number, final?: boolean } = {}): AsyncGenerator<ChainEntry> {
+    if (this.opened === false) await this.ready()
+    await this.flush()
+    const finalLength = this.view.meta.finalLength
+    const tail = opts.final === true ? [] : this.engine.tail().filter((t) => t.entries > 0 && t.position >= finalLength)
+    const total = opts.final === true ? finalLength : finalLength + tail.reduce((n, t) => n + t.entries, 0)
+    let start = Math.max(0, opts.start ?? 0)
+    let end = Math.min(total, opts.end ?? total)
+    const limit = opts.limit ?? Infinity
+    if (opts.reverse === true) start = Math.max(start, end - limit)
+    else end = Math.min(end, start + limit)
+    if (end <= start) return
+
+    const segments: Array<AsyncIterable<{ writer: WriterKey, seq: number, position: number, entries: number, final: boolean }>> = []
+    const finals = async function * (view: ChainView, reverse: boolean) {
+      for await (const b of view.blocks(start, Math.min(end, finalLength), reverse)) yield { ...b, final: true }
+    }
+    const pend = async function * (reverse: boolean) {
+      const list = tail.filter((t) => t.position + t.entries > start && t.position < end)
+      if (reverse) list.reverse()
+      for (const t of list) yield { ...t, final: false }
+    }
+    if (opts.reverse === true) segments.push(pend(true), finals(this.view, true))
+    else segments.push(finals(this.view, false), pend(false))
+
+    for (const seg of segments) {
+      for await (const b of seg) {
+        const entries = await this.blockEntries(b.writer, b.seq)
+        const idx = Array.from({ length: b.entries }, (_, i) => i).filter((i) => b.position + i >= start && b.position + i < end)
+        if (opts.reverse === true) idx.reverse()
+        for (const i of idx) yield this.toEntry(b.writer, b.seq, i, b.position + i, b.final, entries)
+      }
+    }
+  }
+
+  /** One entry by position, with the chain hash after it (null while it is pending). */
+  async get (position: number): Promise<(ChainEntry & { hash: string | null }) | null> {
+    if (this.opened === false) await this.ready()
+    if (!Number.isInteger(position) || position < 0) return null
+    await this.flush()
+    if (position < this.view.meta.finalLength) {
+      const b = await this.view.locate(position)
+      if (b === null) return null
+      const entries = await this.blockEntries(b.writer, b.seq)
+      const index = position - b.position
+      const blockHash = (await this.feeds.get(b.writer)?.blockHash(b.seq)) ?? null
+      const h = blockHash === null ? null : foldBlock(hash, b.hashBefore, fromHex(b.writer), b.seq, blockHash, index + 1)
+      return { ...this.toEntry(b.writer, b.seq, index, position, true, entries), hash: h === null ? null : toHex(h) }
+    }
+    for await (const e of this.read({ start: position, end: position + 1 })) return { ...e, hash: null }
+    return null
+  }
+
+  private async blockEntries (writer: WriterKey, seq: number): Promise<{ block: Block | null, entries: RawEntry[] }> {
+    const id = writer + ':' + seq
+    const hit = this.blockCache.get(id)
+    if (hit !== undefined) return hit
+    const feed = this.feeds.get(writer) ?? await this.ensureFeed(writer)
+    const bytes = await feed.core.get(seq, { wait: false })
+    const d = bytes === null ? null : decodeBlock(bytes)
+    const out = d === null || 'error' in d ? { block: null, entries: [] } : { block: d.block, entries: validEntries(d.block).entries }
+    this.blockCache.set(id, out)
+    if (this.blockCache.size > 64) this.blockCache.delete(this.blockCache.keys().next().value!)
+    return out
+  }
+
+  private toEntry (writer: WriterKey, seq: number, index: number, position: number, final: boolean, b: { block: Block | null, entries: RawEntry[] }): ChainEntry {
+    const e = b.entries[index]
+    const type = (ENTRY_TYPE_NAMES[e?.type ?? 0] ?? 'data') as EntryTypeName
+    const data = e === undefined ? Buffer.alloc(0) : asBuffer(e.payload)
+    let value: unknown = null
+    try {
+      if (e?.type === EntryType.MEMBERSHIP) { const m = decodeMembership(data); value = { op: m.op, key: formatKey(m.key), indexer: m.indexer } }
+      if (e?.type === EntryType.GENESIS) { const g = decodeGenesis(data); value = { name: g.name, creator: formatKey(g.creator) } }
+      if (e?.type === EntryType.FILE) { const f = decodeFile(data); value = { ...f, blobsKey: formatKey(f.blobsKey), hash: toHex(f.hash) } }
+    } catch {}
+    return {
+      position, writer: fromHex(writer), seq, index, final, type, data, value,
+      time: b.block?.time ?? 0,
+      clock: b.block?.clock ?? 0,
+    }
+  }
+}
+
+/** Cut entries into blocks of at most MAX_BATCH_ENTRIES entries and MAX_BATCH_BYTES bytes. */
+export function cutBlocks (entries: RawEntry[]): RawEntry[][] {
+  const out: RawEntry[][] = []
+  let cur: RawEntry[] = []
+  let bytes = 0
+  for (const e of entries) {
+    if (cur.length > 0 && (cur.length >= MAX_BATCH_ENTRIES || bytes + e.payload.byteLength > MAX_BATCH_BYTES)) {
+      out.push(cur)
+      cur = []
+      bytes = 0
+    }
+    cur.push(e)
+    bytes += e.payload.byteLength
+  }
+  if (cur.length > 0) out.push(cur)
+  return out
+}

@@ -1,0 +1,108 @@
+/**
+ * A feedchain storage directory: one Corestore (locked by one process at a time) plus a small
+ * registry of the chains it holds, so the CLI and the daemon know which chains to open.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import Corestore from 'corestore'
+import Hyperbee from 'hyperbee'
+import { err, FeedchainError } from './errors.js'
+
+/** One chain this storage follows. */
+export interface ChainRecord {
+  /** chain key, lowercase hex */
+  key: string
+  name: string
+  /** ms since epoch when this storage created or joined the chain */
+  addedAt: number
+  /** true if this storage created the chain */
+  creator: boolean
+}
+
+/** Options of Storage.open. */
+export interface StorageOptions {
+  /** create the directory if it does not exist (init, join); otherwise a missing dir is an error */
+  create?: boolean
+}
+
+/** Open storage: the Corestore and the chain registry. Close it to release the lock. */
+export class Storage {
+  readonly dir: string
+  readonly store: Corestore
+  private readonly registry: Hyperbee<string, ChainRecord>
+
+  private constructor (dir: string, store: Corestore, registry: Hyperbee<string, ChainRecord>) {
+    this.dir = dir
+    this.store = store
+    this.registry = registry
+  }
+
+  /** Open (or create) the storage at `dir`. Fails fast with STORE_LOCKED if another process has it. */
+  static async open (dir: string, opts: StorageOptions = {}): Promise<Storage> {
+    const abs = path.resolve(dir)
+    checkDir(abs, opts.create === true)
+    const store = new Corestore(path.join(abs, 'corestore'))
+    try {
+      await store.ready()
+      const registry = new Hyperbee<string, ChainRecord>(store.get({ name: 'feedchain/registry' }), { keyEncoding: 'utf-8', valueEncoding: 'json' })
+      await registry.ready()
+      return new Storage(abs, store, registry)
+    } catch (e) {
+      await store.close().catch(() => {})
+      throw mapStoreError(e, abs)
+    }
+  }
+
+  /** The chains this storage follows, oldest first. */
+  async chains (): Promise<ChainRecord[]> {
+    const out: ChainRecord[] = []
+    for await (const { value } of this.registry.createReadStream()) out.push(value)
+    return out.sort((a, b) => a.addedAt - b.addedAt)
+  }
+
+  /** The record of one chain, or null. */
+  async chain (keyHex: string): Promise<ChainRecord | null> {
+    const node = await this.registry.get(keyHex)
+    return node === null ? null : node.value
+  }
+
+  /** Record that this storage follows a chain (idempotent). */
+  async addChain (rec: ChainRecord): Promise<void> {
+    if (await this.chain(rec.key) !== null) return
+    await this.registry.put(rec.key, rec)
+  }
+
+  /** Close the store and release the lock. */
+  async close (): Promise<void> {
+    await this.registry.close().catch(() => {})
+    await this.store.close()
+  }
+}
+
+function checkDir (abs: string, create: boolean): void {
+  let st: fs.Stats | null = null
+  try {
+    st = fs.statSync(abs)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw err('STORAGE_MISSING', `cannot read storage ${abs}: ${(e as Error).message}`)
+  }
+  if (st === null) {
+    if (!create) throw err('STORAGE_MISSING', `no feedchain storage at ${abs}: run \`feedchain init\` or \`feedchain join <key>\` first`)
+    fs.mkdirSync(abs, { recursive: true })
+    return
+  }
+  if (!st.isDirectory()) throw err('STORAGE_NOT_DIRECTORY', `storage path ${abs} is not a directory`)
+  if (!create && !fs.existsSync(path.join(abs, 'corestore'))) {
+    throw err('STORAGE_MISSING', `${abs} holds no feedchain storage: run \`feedchain init\` or \`feedchain join <key>\` first`)
+  }
+}
+
+/** Turn the lock failure of the underlying store into STORE_LOCKED; keep other errors. */
+export function mapStoreError (e: unknown, dir: string): Error {
+  if (e instanceof FeedchainError) return e
+  const msg = e instanceof Error ? e.message : String(e)
+  if (/could not be locked|lock/i.test(msg)) {
+    return err('STORE_LOCKED', `storage ${dir} is in use by another feedchain process (a running daemon?)`, e)
+  }
+  return e instanceof Error ? e : new Error(msg)
+}

@@ -1,0 +1,165 @@
+// Hand-written declarations for the Holepunch packages feedchain calls, covering only what is used.
+
+declare module 'hypercore' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+
+  interface HypercoreGetOptions { wait?: boolean, timeout?: number, valueEncoding?: string }
+  interface HypercoreDownloadRange { start?: number, end?: number, blocks?: number[], linear?: boolean }
+  interface HypercoreDownload { done (): Promise<void>, destroy (): void }
+  interface HypercorePeer { remotePublicKey: Buffer, remoteLength: number, remoteContiguousLength: number, stream: unknown, paused?: boolean }
+
+  class Hypercore extends EventEmitter {
+    readonly key: Buffer | null
+    readonly discoveryKey: Buffer | null
+    readonly keyPair: { publicKey: Buffer, secretKey: Buffer | null } | null
+    readonly length: number
+    readonly contiguousLength: number
+    readonly byteLength: number
+    readonly fork: number
+    readonly writable: boolean
+    readonly readable: boolean
+    readonly closed: boolean
+    readonly opened: boolean
+    readonly peers: HypercorePeer[]
+    ready (): Promise<void>
+    close (): Promise<void>
+    append (blocks: Buffer | Uint8Array | Array<Buffer | Uint8Array>): Promise<{ length: number, byteLength: number }>
+    get (index: number, opts?: HypercoreGetOptions): Promise<Buffer | null>
+    has (start: number, end?: number): Promise<boolean>
+    update (opts?: { wait?: boolean }): Promise<boolean>
+    download (range?: HypercoreDownloadRange): HypercoreDownload
+    treeHash (length?: number): Promise<Buffer>
+    info (opts?: Record<string, unknown>): Promise<Record<string, unknown>>
+    audit (opts?: { dryRun?: boolean }): Promise<{ corrupt: number, blocks: number, tree: number }>
+    session (opts?: Record<string, unknown>): Hypercore
+    findingPeers (): () => void
+    replicate (isInitiator: boolean | Duplex, opts?: Record<string, unknown>): Duplex
+  }
+  export default Hypercore
+}
+
+declare module 'corestore' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+  import type Hypercore from 'hypercore'
+
+  interface CorestoreGetOptions { name?: string, key?: Buffer | Uint8Array, keyPair?: { publicKey: Buffer, secretKey: Buffer | null }, exclusive?: boolean, valueEncoding?: string, active?: boolean, writable?: boolean }
+
+  class Corestore extends EventEmitter {
+    constructor (storage: string, opts?: Record<string, unknown>)
+    readonly opened: boolean
+    readonly closed: boolean
+    ready (): Promise<void>
+    close (): Promise<void>
+    get (opts: CorestoreGetOptions | Buffer | Uint8Array): Hypercore
+    namespace (name: string | Buffer): Corestore
+    session (opts?: Record<string, unknown>): Corestore
+    replicate (isInitiator: boolean | Duplex, opts?: Record<string, unknown>): Duplex
+    createKeyPair (name: string): Promise<{ publicKey: Buffer, secretKey: Buffer }>
+  }
+  export default Corestore
+}
+
+declare module 'hyperbee' {
+  import type Hypercore from 'hypercore'
+
+  interface HyperbeeNode<K, V> { seq: number, key: K, value: V }
+  interface HyperbeeRange<K> { gt?: K, gte?: K, lt?: K, lte?: K, reverse?: boolean, limit?: number }
+  interface HyperbeeBatch<K, V> {
+    put (key: K, value: V): Promise<void>
+    del (key: K): Promise<void>
+    get (key: K): Promise<HyperbeeNode<K, V> | null>
+    flush (): Promise<void>
+    close (): Promise<void>
+  }
+
+  class Hyperbee<K = Buffer, V = Buffer> {
+    constructor (core: Hypercore, opts?: { keyEncoding?: string, valueEncoding?: string })
+    readonly core: Hypercore
+    readonly version: number
+    ready (): Promise<void>
+    close (): Promise<void>
+    get (key: K): Promise<HyperbeeNode<K, V> | null>
+    put (key: K, value: V): Promise<void>
+    del (key: K): Promise<void>
+    batch (): HyperbeeBatch<K, V>
+    peek (range?: HyperbeeRange<K>): Promise<HyperbeeNode<K, V> | null>
+    createReadStream (range?: HyperbeeRange<K>): AsyncIterable<HyperbeeNode<K, V>>
+  }
+  export default Hyperbee
+}
+
+declare module 'hyperblobs' {
+  import type Hypercore from 'hypercore'
+  import type { Readable, Writable } from 'node:stream'
+
+  interface BlobId { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number }
+  class Hyperblobs {
+    constructor (core: Hypercore, opts?: { blockSize?: number })
+    readonly core: Hypercore
+    readonly key: Buffer
+    readonly blockSize: number
+    ready (): Promise<void>
+    close (): Promise<void>
+    put (blob: Buffer | Uint8Array, opts?: Record<string, unknown>): Promise<BlobId>
+    get (id: BlobId, opts?: Record<string, unknown>): Promise<Buffer | null>
+    createReadStream (id: BlobId, opts?: Record<string, unknown>): Readable
+    createWriteStream (opts?: Record<string, unknown>): Writable & { id: BlobId }
+  }
+  export default Hyperblobs
+}
+
+declare module 'hypercore-crypto' {
+  const crypto: {
+    discoveryKey (key: Buffer | Uint8Array): Buffer
+    hash (data: Buffer | Uint8Array | Array<Buffer | Uint8Array>, out?: Buffer): Buffer
+    keyPair (seed?: Buffer): { publicKey: Buffer, secretKey: Buffer }
+    randomBytes (n: number): Buffer
+  }
+  export default crypto
+}
+
+declare module 'hypercore-id-encoding' {
+  const ids: {
+    encode (key: Buffer | Uint8Array): string
+    decode (id: string | Buffer | Uint8Array): Buffer
+    normalize (id: string | Buffer): string
+    isValid (id: unknown): boolean
+  }
+  export default ids
+}
+
+declare module 'hyperswarm' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+
+  interface PeerDiscovery { flushed (): Promise<void>, refresh (opts?: { client?: boolean, server?: boolean }): Promise<void>, destroy (): Promise<void> }
+  interface PeerInfo { publicKey: Buffer, topics: Buffer[], ban (banned?: boolean): void }
+  interface SwarmConnection extends Duplex { remotePublicKey: Buffer, publicKey: Buffer, rawBytesRead?: number, rawBytesWritten?: number }
+
+  class Hyperswarm extends EventEmitter {
+    constructor (opts?: { dht?: unknown, keyPair?: { publicKey: Buffer, secretKey: Buffer }, maxPeers?: number, firewall?: (remotePublicKey: Buffer) => boolean })
+    readonly connections: Set<SwarmConnection>
+    readonly peers: Map<string, PeerInfo>
+    readonly keyPair: { publicKey: Buffer, secretKey: Buffer }
+    readonly dht: unknown
+    join (topic: Buffer, opts?: { client?: boolean, server?: boolean }): PeerDiscovery
+    leave (topic: Buffer): Promise<void>
+    flush (): Promise<void>
+    destroy (): Promise<void>
+    on (event: 'connection', fn: (conn: SwarmConnection, info: PeerInfo) => void): this
+    on (event: string, fn: (...args: any[]) => void): this
+  }
+  export default Hyperswarm
+}
+
+declare module 'hyperdht' {
+  class HyperDHT {
+    constructor (opts?: { bootstrap?: Array<string | { host: string, port: number }>, host?: string, port?: number, ephemeral?: boolean })
+    ready (): Promise<void>
+    destroy (): Promise<void>
+    static keyPair (seed?: Buffer): { publicKey: Buffer, secretKey: Buffer }
+  }
+  export default HyperDHT
+}

@@ -1,0 +1,121 @@
+// ChainNode on one store: appends, reads, limits, reopen from the view.
+import test from 'brittle'
+import Corestore from 'corestore'
+import { ChainNode, MAX_ENTRY_SIZE } from '../dist/index.js'
+import { createNode, createStore, finalEntries, tmpdir } from './helpers/node.js'
+
+test('a solo chain: genesis, appends final at once, read back in order', async (t) => {
+  const a = await createNode(t, { name: 'solo' })
+  t.is(a.name, 'solo')
+  let s = a.status()
+  t.is(s.finalLength, 1, 'genesis is final')
+  t.ok(s.isWriter && s.isIndexer)
+  const r = await a.append('hello')
+  t.is(r.finalLength, 2, 'n = 1: final at append')
+  await a.append(['b', 'c', Buffer.from([0, 1, 2])])
+  s = a.status()
+  t.is(s.length, 5)
+  t.is(s.finalLength, 5)
+  t.is(s.pending, 0)
+  t.is(s.head.length, 64)
+  const list = []
+  for await (const e of a.read()) list.push(e)
+  t.alike(list.map((e) => e.type), ['genesis', 'data', 'data', 'data', 'data'])
+  t.alike(list.slice(1, 4).map((e) => e.data.toString()), ['hello', 'b', 'c'])
+  t.ok(list.every((e, i) => e.position === i && e.final))
+  const last2 = []
+  for await (const e of a.read({ reverse: true, limit: 2 })) last2.push(e.position)
+  t.alike(last2, [4, 3])
+  const g = await a.get(1)
+  t.is(g.data.toString(), 'hello')
+  t.is(g.hash.length, 64)
+  const g4 = await a.get(4)
+  t.is(g4.hash, s.head, 'chain hash after the last entry is the head')
+  t.is(await a.get(5), null)
+})
+
+test('append rejects empty and oversized entries and writes nothing', async (t) => {
+  const a = await createNode(t)
+  const before = a.status()
+  await t.exception(() => a.append(''), /empty/)
+  await t.exception(() => a.append(['x', '']), /empty/)
+  await t.exception(() => a.append(Buffer.alloc(MAX_ENTRY_SIZE + 1)), /limit/)
+  await t.exception(() => a.append([]), /nothing/)
+  try { await a.append(Buffer.alloc(MAX_ENTRY_SIZE + 1)) } catch (e) { t.is(e.code, 'ENTRY_TOO_LARGE') }
+  try { await a.append('') } catch (e) { t.is(e.code, 'EMPTY_ENTRY') }
+  const after = a.status()
+  t.is(after.length, before.length)
+  t.is(after.head, before.head)
+  const ok = await a.append(Buffer.alloc(MAX_ENTRY_SIZE, 1))
+  t.is(ok.blocks, 1, 'an entry of exactly the limit is accepted')
+})
+
+test('a batch is cut into blocks of at most 1,000 entries', async (t) => {
+  const a = await createNode(t)
+  const r = await a.append(Array.from({ length: 2500 }, (_, i) => 'e' + i))
+  t.is(r.blocks, 3)
+  t.is(a.status().finalLength, 2501)
+  const e = await a.get(2500)
+  t.is(e.data.toString(), 'e2499')
+  t.is(e.seq, 3)
+  t.is(e.index, 499)
+})
+
+test('reopening resumes from the view without re-ordering the chain', async (t) => {
+  const dir = tmpdir(t)
+  let store = new Corestore(dir)
+  let a = new ChainNode(store, {})
+  await a.ready()
+  for (let i = 0; i < 50; i++) await a.append('x' + i)
+  await a.append(Array.from({ length: 3000 }, (_, i) => 'y' + i))
+  const s1 = a.status()
+  const e1 = await finalEntries(a)
+  const key = a.key
+  await a.close()
+  await store.close()
+
+  store = new Corestore(dir)
+  t.teardown(() => store.close(), { order: 10 })
+  a = new ChainNode(store, { key })
+  t.teardown(() => a.close())
+  await a.ready()
+  const s2 = a.status()
+  t.is(s2.finalLength, s1.finalLength)
+  t.is(s2.head, s1.head)
+  t.is(a.stats.fedOnOpen, 0, 'no block re-fed to the consensus layer on reopen')
+  t.alike(await finalEntries(a), e1)
+  await a.append('after reopen')
+  t.is(a.status().finalLength, s1.finalLength + 1)
+})
+
+test('a crash between append and view flush is repaired on reopen', async (t) => {
+  const dir = tmpdir(t)
+  let store = new Corestore(dir)
+  let a = new ChainNode(store, { flushDelay: 60000 })
+  await a.ready()
+  await a.flush()
+  for (let i = 0; i < 20; i++) await a.append('z' + i)
+  const s1 = a.status()
+  const key = a.key
+  // simulate a crash: close the store under the node without letting it flush
+  a.flush = async () => {}
+  await store.close()
+  store = new Corestore(dir)
+  t.teardown(() => store.close(), { order: 10 })
+  const b = new ChainNode(store, { key })
+  t.teardown(() => b.close())
+  await b.ready()
+  t.is(b.status().finalLength, s1.finalLength)
+  t.is(b.status().head, s1.head)
+  t.ok(b.stats.fedOnOpen >= 20, 'the blocks after the last flush were fed again')
+})
+
+test('opening a store twice in two processes is refused (lock)', async (t) => {
+  const dir = tmpdir(t)
+  const { Storage } = await import('../dist/index.js')
+  const s1 = await Storage.open(dir, { create: true })
+  t.teardown(() => s1.close())
+  const { spawnSync } = await import('node:child_process')
+  const r = spawnSync(process.execPath, ['-e', `import('${new URL('../dist/index.js', import.meta.url).href}').then(async ({ Storage }) => { try { await Storage.open(${JSON.stringify(dir)}) ; console.log('opened') } catch (e) { console.log(e.code) } })`], { encoding: 'utf8', timeout: 20000 })
+  t.is(r.stdout.trim(), 'STORE_LOCKED')
+})
