@@ -10,7 +10,7 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import type { Duplex } from 'node:stream'
 import { ChainEngine } from './chain/engine.js'
-import { foldBlock } from './chain/chain-hash.js'
+import { ChainHasher } from './chain/chain-hash.js'
 import type { AckDecision, Segment, WriterKey } from './chain/types.js'
 import { err, isFeedchainError } from './errors.js'
 import { asBuffer, discoveryKey, formatKey, fromHex, hash, toHex } from './feed/keys.js'
@@ -215,9 +215,15 @@ export class ChainNode extends ReadyResource {
     this.feeds.set(feed.hex, feed)
     this.queued.set(feed.hex, [])
     const wake = (): void => { this.scheduleIngest() }
-    core.on('append', wake)
-    core.on('download', wake)
-    core.on('conflict', (length: number) => { this.onFork(feed.hex, length) })
+    // this user's own appends are fed directly by writeBlocks; only other feeds need waking
+    if (!core.writable) {
+      core.on('append', wake)
+      core.on('download', wake)
+    }
+    core.on('conflict', (length: number, fork: number, proof: unknown) => { this.onFork(feed.hex, length, fork, proof) })
+    // Hypercore closes every session of a feed once it proves a fork; keep reading the blocks
+    // that were ordered before it through a fresh session
+    core.once('close', () => { if (this.closing === null) this.reopenFeed(feed).catch(() => {}) })
     if (!core.writable) this.downloads.push(core.download({ start: 0, end: -1 }))
     return feed
   }
@@ -232,10 +238,24 @@ export class ChainNode extends ReadyResource {
     return this.addFeed(core)
   }
 
-  private onFork (writer: WriterKey, length: number): void {
+  private onFork (writer: WriterKey, length: number, fork: number, proof: unknown): void {
     this.warn(`writer ${formatKey(fromHex(writer))} forked its feed at length ${length}: its entries past the fork are not ordered`)
     this.engine.markForked(writer, length)
+    this.view.recordFork(writer, { length, fork, detectedAt: Date.now(), proof })
     this.afterChange()
+  }
+
+  private async reopenFeed (feed: WriterFeed): Promise<void> {
+    const core = this.store.get({ key: fromHex(feed.hex) })
+    await core.ready()
+    if (this.closing !== null) { await core.close(); return }
+    feed.replaceCore(core)
+  }
+
+  /** Proofs of forked writer feeds kept in the view. */
+  async forks (): Promise<Array<{ writer: string, length: number, fork: number, detectedAt: number, proof: unknown }>> {
+    if (this.opened === false) await this.ready()
+    return (await this.view.forks()).map((f) => ({ ...f, writer: formatKey(fromHex(f.writer)) }))
   }
 
   private scheduleIngest (): void {
@@ -614,7 +634,7 @@ export class ChainNode extends ReadyResource {
       const entries = await this.blockEntries(b.writer, b.seq)
       const index = position - b.position
       const blockHash = (await this.feeds.get(b.writer)?.blockHash(b.seq)) ?? null
-      const h = blockHash === null ? null : foldBlock(hash, b.hashBefore, fromHex(b.writer), b.seq, blockHash, index + 1)
+      const h = blockHash === null ? null : new ChainHasher(hash).fold(b.hashBefore, fromHex(b.writer), b.seq, blockHash, index + 1)
       return { ...this.toEntry(b.writer, b.seq, index, position, true, entries), hash: h === null ? null : toHex(h) }
     }
     for await (const e of this.read({ start: position, end: position + 1 })) return { ...e, hash: null }

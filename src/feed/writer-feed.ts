@@ -25,7 +25,7 @@ const READ_CONCURRENCY = 64
 
 /** A writer feed wrapper. */
 export class WriterFeed {
-  readonly core: Hypercore
+  core: Hypercore
   readonly hex: WriterKey
   private readonly hashes = new Map<number, Uint8Array>()
 
@@ -33,6 +33,12 @@ export class WriterFeed {
     if (core.key === null) throw new Error('writer feed core must be ready before wrapping')
     this.core = core
     this.hex = toHex(core.key)
+  }
+
+  /** Swap in a new session of the same feed (after Hypercore closed the old one on a fork). */
+  replaceCore (core: Hypercore): void {
+    if (core.key === null || toHex(core.key) !== this.hex) throw new Error('replacement core has another key')
+    this.core = core
   }
 
   /** Blocks stored locally from 0 without a gap. */

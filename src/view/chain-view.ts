@@ -8,7 +8,8 @@
  *   w!<idx:4>                 → writer key (hex) of local writer index idx
  *   s!<position:12>           → run of final blocks starting at that entry position:
  *                               [{ writer idx, seq, entries, hashBefore }] (≤ RUN_BLOCKS blocks)
- *   x!<idx:4>!<seq:12>        → position of the first entry of writer idx's block seq
+ *   x!<idx:4>!<chunk:12>      → writer index: for writer idx's final blocks with seq in
+ *                               [chunk, chunk + INDEX_CHUNK), pairs (seq, position of first entry)
  *
  * Runs of positions, not one key per entry (design §3): a block of 1,000 entries is one element.
  * Segments, the writer index and the engine snapshot are written in one batch, so a crash
@@ -21,6 +22,8 @@ import type { Segment, WriterKey } from '../chain/types.js'
 
 /** Blocks per run record: bounds the work to locate one position. */
 export const RUN_BLOCKS = 256
+/** Seqs per writer-index record: one key per 256 blocks, not one per block. */
+export const INDEX_CHUNK = 256
 
 /** One final block that contributes entries to the view. */
 export interface ViewBlock {
@@ -49,6 +52,7 @@ const runBlock = {
   decode (s: c.State): RunBlock { return { w: c.uint.decode(s), seq: c.uint.decode(s), entries: c.uint.decode(s), hashBefore: c.fixed32.decode(s) } },
 }
 const runEncoding = c.array(runBlock)
+const indexEncoding = c.array(c.uint)
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0')
 const runKey = (position: number): string => 's!' + hex(position, 12)
@@ -64,6 +68,9 @@ export class ChainView {
   /** final blocks not yet written (with entries > 0) */
   private pending: ViewBlock[] = []
   private snapshot: Uint8Array | null = null
+  /** the writer-index chunks written by the last flush (the next one usually extends them) */
+  private readonly chunkCache = new Map<string, number[]>()
+  private readonly forkRecords = new Map<WriterKey, string>()
   private flushing: Promise<void> | null = null
   private dirty = false
 
@@ -137,19 +144,25 @@ export class ChainView {
   async flush (): Promise<void> {
     while (this.flushing !== null) await this.flushing
     if (!this.dirty) return
-    this.flushing = this._flush()
+    const blocks = this.pending
+    const newWriters = this.newWriters
+    this.flushing = this._flush(blocks, newWriters)
     try {
       await this.flushing
+    } catch (e) {
+      // nothing was written: keep the queued blocks for the next attempt
+      this.pending = blocks.concat(this.pending)
+      this.newWriters = newWriters.concat(this.newWriters)
+      this.dirty = true
+      throw e
     } finally {
       this.flushing = null
     }
   }
 
-  private async _flush (): Promise<void> {
-    const blocks = this.pending
+  private async _flush (blocks: ViewBlock[], newWriters: number[]): Promise<void> {
     const snapshot = this.snapshot
     const meta = { ...this.meta }
-    const newWriters = this.newWriters
     this.pending = []
     this.newWriters = []
     this.dirty = false
@@ -175,16 +188,34 @@ export class ChainView {
       while (run.length < RUN_BLOCKS && i < blocks.length) run.push(this.toRun(blocks[i++]!))
       await batch.put(runKey(start), Buffer.from(c.encode(runEncoding, run)))
     }
+    // writer index: append (seq, position) pairs to each touched chunk, one put per chunk
+    const chunks = new Map<string, number[]>()
     for (const b of blocks) {
-      const v = Buffer.allocUnsafe(8)
-      v.writeBigUInt64BE(BigInt(b.position))
-      await batch.put(writerIndexKey(this.indexOf(b.writer), b.seq), v)
+      const k = writerIndexKey(this.indexOf(b.writer), b.seq - (b.seq % INDEX_CHUNK))
+      let list = chunks.get(k)
+      if (list === undefined) {
+        const cached = this.chunkCache.get(k)
+        if (cached !== undefined) {
+          list = cached.slice()
+        } else {
+          const node = await this.bee.get(k)
+          list = node === null ? [] : c.decode(indexEncoding, node.value)
+        }
+        chunks.set(k, list)
+      }
+      list.push(b.seq, b.position)
     }
+    for (const [k, list] of chunks) await batch.put(k, Buffer.from(c.encode(indexEncoding, list)))
     for (const idx of newWriters.concat(this.newWriters)) await batch.put('w!' + hex(idx, 4), Buffer.from(this.writerAt(idx)))
     this.newWriters = []
+    const forks = [...this.forkRecords]
+    for (const [w, rec] of forks) await batch.put('f!' + w, Buffer.from(rec))
     if (snapshot !== null) await batch.put('engine', Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength))
     await batch.put('meta', Buffer.from(JSON.stringify(meta)))
     await batch.flush()
+    for (const [w, rec] of forks) if (this.forkRecords.get(w) === rec) this.forkRecords.delete(w)
+    this.chunkCache.clear()
+    for (const [k, list] of chunks) this.chunkCache.set(k, list)
   }
 
   private toRun (b: ViewBlock): RunBlock {
@@ -224,19 +255,38 @@ export class ChainView {
 
   /** Position of the first entry of a final block of `writer`, or null. */
   async positionOf (writer: WriterKey, seq: number): Promise<number | null> {
-    const idx = this.writerIdx.get(writer)
-    if (idx === undefined) return null
-    const node = await this.bee.get(writerIndexKey(idx, seq))
-    return node === null ? null : Number(node.value.readBigUInt64BE(0))
+    for await (const b of this.writerBlocks(writer, seq)) return b.seq === seq ? b.position : null
+    return null
   }
 
-  /** Final blocks of one writer from block `fromSeq` on, with their positions. */
+  /** Final blocks of one writer (with entries) from block `fromSeq` on, with their positions. */
   async * writerBlocks (writer: WriterKey, fromSeq = 0): AsyncGenerator<{ seq: number, position: number }> {
     const idx = this.writerIdx.get(writer)
     if (idx === undefined) return
-    for await (const node of this.bee.createReadStream({ gte: writerIndexKey(idx, fromSeq), lt: writerIndexKey(idx + 1, 0) })) {
-      yield { seq: parseInt(node.key.slice(-12), 16), position: Number(node.value.readBigUInt64BE(0)) }
+    const from = writerIndexKey(idx, fromSeq - (fromSeq % INDEX_CHUNK))
+    for await (const node of this.bee.createReadStream({ gte: from, lt: writerIndexKey(idx + 1, 0) })) {
+      const list = c.decode(indexEncoding, node.value)
+      for (let i = 0; i + 1 < list.length; i += 2) {
+        if (list[i]! >= fromSeq) yield { seq: list[i]!, position: list[i + 1]! }
+      }
     }
+  }
+
+  /** Keep the proof that a writer forked its feed (`f!<writer>`), written with the next flush. */
+  recordFork (writer: WriterKey, info: { length: number, fork: number, detectedAt: number, proof: unknown }): void {
+    this.forkRecords.set(writer, JSON.stringify({ writer, ...info }, (_k, v: unknown) => {
+      if (v !== null && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) return Buffer.from((v as { data: number[] }).data).toString('hex')
+      return v
+    }))
+    this.dirty = true
+  }
+
+  /** Every fork proof stored. */
+  async forks (): Promise<Array<{ writer: WriterKey, length: number, fork: number, detectedAt: number, proof: unknown }>> {
+    await this.flush()
+    const out = []
+    for await (const { value } of this.bee.createReadStream({ gte: 'f!', lt: 'f"' })) out.push(JSON.parse(value.toString()))
+    return out
   }
 
   /** Close the bee (the core is closed by whoever opened it). */
