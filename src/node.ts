@@ -178,6 +178,7 @@ export class ChainNode extends ReadyResource {
     this.engine = snapshot === null
       ? new ChainEngine({ chainKey: this.key, creator: chainHex, hash })
       : ChainEngine.restore(snapshot, { hash })
+    this.view.snapshotSource = () => this.engine.snapshot()
 
     this.addFeed(genesis)
     if (ownCore !== genesis) this.addFeed(ownCore)
@@ -195,7 +196,7 @@ export class ChainNode extends ReadyResource {
     await this.appendLock.catch(() => {})
     while (this.ingesting !== null) await this.ingesting.catch(() => {})
     for (const d of this.downloads) d.destroy()
-    await this.view.flush()
+    await this.flush()
     await this.view.close()
     for (const f of this.feeds.values()) await f.core.close()
     if (this.viewCore !== null) await this.viewCore.close()
@@ -370,7 +371,7 @@ export class ChainNode extends ReadyResource {
   /** Persist the view (final segments and engine state) now. */
   async flush (): Promise<void> {
     if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null }
-    this.view.setSnapshot(this.engine.snapshot())
+    this.view.markDirty()
     await this.view.flush()
   }
 

@@ -88,26 +88,45 @@ test('reopening resumes from the view without re-ordering the chain', async (t) 
   t.is(a.status().finalLength, s1.finalLength + 1)
 })
 
-test('a crash between append and view flush is repaired on reopen', async (t) => {
+test('kill -9 after appends, before the view was written: reopen repairs the view', async (t) => {
   const dir = tmpdir(t)
-  let store = new Corestore(dir)
-  let a = new ChainNode(store, { flushDelay: 60000 })
-  await a.ready()
-  await a.flush()
-  for (let i = 0; i < 20; i++) await a.append('z' + i)
-  const s1 = a.status()
-  const key = a.key
-  // simulate a crash: close the store under the node without letting it flush
-  a.flush = async () => {}
-  await store.close()
-  store = new Corestore(dir)
+  const { spawn } = await import('node:child_process')
+  const lib = new URL('../dist/index.js', import.meta.url).href
+  const script = `
+    const { ChainNode } = await import(${JSON.stringify(lib)})
+    const { default: Corestore } = await import('corestore')
+    const node = new ChainNode(new Corestore(${JSON.stringify(dir)}), { flushDelay: 600000 })
+    await node.ready()
+    await node.flush()
+    console.log('key ' + node.key.toString('hex'))
+    for (let i = 0; i < 20; i++) { await node.append('z' + i); console.log('acked ' + (i + 1)) }
+    console.log('head ' + node.head)
+    setInterval(() => {}, 1000)
+  `
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let out = ''
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => { out += d; if (/head [0-9a-f]{64}/.test(out)) resolve() })
+    child.on('exit', (code) => reject(new Error('child exited early: ' + code + '\n' + out)))
+  })
+  child.kill('SIGKILL')
+  await new Promise((resolve) => child.once('exit', resolve))
+  const key = Buffer.from(/key ([0-9a-f]{64})/.exec(out)[1], 'hex')
+  const head = /head ([0-9a-f]{64})/.exec(out)[1]
+  const store = new Corestore(dir)
   t.teardown(() => store.close(), { order: 10 })
   const b = new ChainNode(store, { key })
   t.teardown(() => b.close())
   await b.ready()
-  t.is(b.status().finalLength, s1.finalLength)
-  t.is(b.status().head, s1.head)
-  t.ok(b.stats.fedOnOpen >= 20, 'the blocks after the last flush were fed again')
+  t.is(b.status().finalLength, 21, 'every acknowledged append is there')
+  t.is(b.head, head, 'same head as before the kill')
+  t.ok(b.stats.fedOnOpen >= 20, `${b.stats.fedOnOpen} blocks after the last view write fed again`)
+  const data = []
+  for await (const e of b.read()) data.push(e.data.toString())
+  t.alike(data.slice(1), Array.from({ length: 20 }, (_, i) => 'z' + i))
+  await b.append('next')
+  t.is(b.status().finalLength, 22, 'the next append works')
 })
 
 test('opening a store twice in two processes is refused (lock)', async (t) => {
@@ -118,4 +137,29 @@ test('opening a store twice in two processes is refused (lock)', async (t) => {
   const { spawnSync } = await import('node:child_process')
   const r = spawnSync(process.execPath, ['-e', `import('${new URL('../dist/index.js', import.meta.url).href}').then(async ({ Storage }) => { try { await Storage.open(${JSON.stringify(dir)}) ; console.log('opened') } catch (e) { console.log(e.code) } })`], { encoding: 'utf8', timeout: 20000 })
   t.is(r.stdout.trim(), 'STORE_LOCKED')
+})
+
+test('close right after an append, reopen: every entry read exactly once', async (t) => {
+  const dir = tmpdir(t)
+  let key = null
+  for (let round = 0; round < 4; round++) {
+    const store = new Corestore(dir)
+    const a = new ChainNode(store, key ? { key, flushDelay: 60000 } : { flushDelay: 60000 })
+    await a.ready()
+    key = a.key
+    await a.append('r' + round)
+    await a.close()
+    await store.close()
+  }
+  const store = new Corestore(dir)
+  t.teardown(() => store.close(), { order: 10 })
+  const a = new ChainNode(store, { key })
+  t.teardown(() => a.close())
+  await a.ready()
+  const positions = []
+  const data = []
+  for await (const e of a.read()) { positions.push(e.position); data.push(e.data.toString()) }
+  t.alike(positions, [0, 1, 2, 3, 4])
+  t.alike(data.slice(1), ['r0', 'r1', 'r2', 'r3'])
+  t.is(a.status().length, 5)
 })

@@ -67,7 +67,6 @@ export class ChainView {
   private newWriters: number[] = []
   /** final blocks not yet written (with entries > 0) */
   private pending: ViewBlock[] = []
-  private snapshot: Uint8Array | null = null
   /** the writer-index chunks written by the last flush (the next one usually extends them) */
   private readonly chunkCache = new Map<string, number[]>()
   private readonly forkRecords = new Map<WriterKey, string>()
@@ -115,10 +114,20 @@ export class ChainView {
     return idx
   }
 
+  /**
+   * Where the engine snapshot comes from: read at the start of every flush, together with the
+   * queued segments, so the two are always written consistently.
+   */
+  snapshotSource: (() => Uint8Array) | null = null
+
   /** Queue the blocks of newly final segments; `head` is the hex chain hash after them. */
   apply (segments: Segment[], head: string): void {
     for (const seg of segments) {
+      // never record a position twice (a segment already written is re-derived after a crash
+      // only if its snapshot was not written, but be safe)
+      if (seg.end <= this.meta.finalLength && seg.end > seg.start) continue
       for (const b of seg.blocks) {
+        if (b.entries > 0 && b.position < this.meta.finalLength) continue
         this.meta.finalBlocks++
         if (b.entries === 0) continue
         this.pending.push({ writer: b.writer, seq: b.seq, position: b.position, entries: b.entries, hashBefore: b.hashBefore })
@@ -129,9 +138,8 @@ export class ChainView {
     this.dirty = true
   }
 
-  /** The engine state to write with the next flush (it must match what was applied). */
-  setSnapshot (snapshot: Uint8Array): void {
-    this.snapshot = snapshot
+  /** Mark the view as needing a write (the engine state changed). */
+  markDirty (): void {
     this.dirty = true
   }
 
@@ -161,7 +169,7 @@ export class ChainView {
   }
 
   private async _flush (blocks: ViewBlock[], newWriters: number[]): Promise<void> {
-    const snapshot = this.snapshot
+    const snapshot = this.snapshotSource === null ? null : this.snapshotSource()
     const meta = { ...this.meta }
     this.pending = []
     this.newWriters = []
