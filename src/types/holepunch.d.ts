@@ -134,32 +134,88 @@ declare module 'hyperswarm' {
   import type { EventEmitter } from 'node:events'
   import type { Duplex } from 'node:stream'
 
-  interface PeerDiscovery { flushed (): Promise<void>, refresh (opts?: { client?: boolean, server?: boolean }): Promise<void>, destroy (): Promise<void> }
-  interface PeerInfo { publicKey: Buffer, topics: Buffer[], ban (banned?: boolean): void }
-  interface SwarmConnection extends Duplex { remotePublicKey: Buffer, publicKey: Buffer, rawBytesRead?: number, rawBytesWritten?: number }
+  /** One topic's discovery (a session of hyperswarm's PeerDiscovery). */
+  interface PeerDiscovery {
+    readonly topic: Buffer
+    readonly isClient: boolean
+    readonly isServer: boolean
+    flushed (): Promise<boolean>
+    refresh (opts?: { client?: boolean, server?: boolean }): Promise<boolean | undefined>
+    destroy (): Promise<void>
+  }
+  interface PeerInfo {
+    publicKey: Buffer
+    topics: Buffer[]
+    client: boolean
+    banned: boolean
+    attempts: number
+    ban (banned?: boolean): void
+  }
+  /** A connection: @hyperswarm/secret-stream's NoiseSecretStream over a UDX stream. */
+  interface SwarmConnection extends Duplex {
+    remotePublicKey: Buffer
+    publicKey: Buffer
+    handshakeHash: Buffer | null
+    isInitiator: boolean
+    /** Bytes of encrypted frames read/written (secret-stream ≥ 6.7). */
+    rawBytesRead?: number
+    rawBytesWritten?: number
+    rawStream: Duplex & { remoteHost?: string, remotePort?: number }
+    opened: Promise<boolean>
+    /** The Protomux of the connection once it is replicated (set by hypercore). */
+    userData: unknown
+  }
+  type KeyPair = { publicKey: Buffer, secretKey: Buffer }
 
   class Hyperswarm extends EventEmitter {
-    constructor (opts?: { dht?: unknown, keyPair?: { publicKey: Buffer, secretKey: Buffer }, maxPeers?: number, firewall?: (remotePublicKey: Buffer) => boolean })
+    constructor (opts?: { dht?: unknown, keyPair?: KeyPair, maxPeers?: number, firewall?: (remotePublicKey: Buffer, payload: unknown) => boolean, backoffs?: number[], jitter?: number })
     readonly connections: Set<SwarmConnection>
     readonly peers: Map<string, PeerInfo>
-    readonly keyPair: { publicKey: Buffer, secretKey: Buffer }
-    readonly dht: unknown
+    readonly keyPair: KeyPair
+    readonly dht: import('hyperdht').default
+    readonly destroyed: boolean
+    readonly connecting: number
     join (topic: Buffer, opts?: { client?: boolean, server?: boolean }): PeerDiscovery
     leave (topic: Buffer): Promise<void>
-    flush (): Promise<void>
-    destroy (): Promise<void>
+    /** The discovery of a joined topic, or null. */
+    status (topic: Buffer): PeerDiscovery | null
+    listen (): Promise<void>
+    flush (): Promise<boolean>
+    destroy (opts?: { force?: boolean }): Promise<void>
     on (event: 'connection', fn: (conn: SwarmConnection, info: PeerInfo) => void): this
+    on (event: 'ban', fn: (info: PeerInfo, err: Error) => void): this
     on (event: string, fn: (...args: any[]) => void): this
   }
   export default Hyperswarm
+  export type { PeerDiscovery, PeerInfo, SwarmConnection, KeyPair }
 }
 
 declare module 'hyperdht' {
-  class HyperDHT {
-    constructor (opts?: { bootstrap?: Array<string | { host: string, port: number }>, host?: string, port?: number, ephemeral?: boolean })
+  import type { EventEmitter } from 'node:events'
+
+  class HyperDHT extends EventEmitter {
+    constructor (opts?: { bootstrap?: Array<string | { host: string, port: number }>, host?: string, port?: number, ephemeral?: boolean, firewalled?: boolean, keyPair?: { publicKey: Buffer, secretKey: Buffer } })
+    readonly destroyed: boolean
+    readonly bootstrapNodes: Array<{ host: string, port: number }>
     ready (): Promise<void>
-    destroy (): Promise<void>
+    fullyBootstrapped (): Promise<void>
+    address (): { host: string, port: number }
+    destroy (opts?: { force?: boolean }): Promise<void>
     static keyPair (seed?: Buffer): { publicKey: Buffer, secretKey: Buffer }
   }
   export default HyperDHT
+}
+
+declare module 'hyperdht/testnet.js' {
+  import type HyperDHT from 'hyperdht'
+
+  interface Testnet {
+    nodes: HyperDHT[]
+    bootstrap: Array<{ host: string, port: number }>
+    createNode (opts?: Record<string, unknown>): HyperDHT
+    destroy (): Promise<void>
+  }
+  function createTestnet (size?: number, opts?: { host?: string, port?: number, bootstrap?: Array<{ host: string, port: number }> }): Promise<Testnet>
+  export default createTestnet
+  export type { Testnet }
 }
