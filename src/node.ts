@@ -21,6 +21,7 @@ import {
 } from './feed/schema.js'
 import { WriterFeed, fromBlock, type IngestedBlock } from './feed/writer-feed.js'
 import { ChainView } from './view/chain-view.js'
+import type { Network, PeerRecord } from './net/network.js'
 
 /** Options of a ChainNode. */
 export interface ChainNodeOptions {
@@ -36,6 +37,11 @@ export interface ChainNodeOptions {
   leaderWait?: number | undefined
   /** Delay before writing the view after changes, ms (default 100). */
   flushDelay?: number | undefined
+  /**
+   * Network to sync over: the node joins its chain's discovery key and tracks every writer
+   * feed for bans. The network must be on the same Corestore; the node does not close it.
+   */
+  network?: Network | undefined
 }
 
 /** Data of one entry: text (UTF-8) or bytes. */
@@ -72,8 +78,23 @@ export interface WriterStatus {
   length: number
   /** blocks final */
   finalLength: number
+  /** most blocks any connected peer has of this feed (0 without a network) */
+  remoteLength: number
+  /** blocks peers have that this node has not stored yet */
+  lag: number
   self: boolean
   forked: boolean
+}
+
+/** A connected peer as status reports it. */
+export interface PeerStatus {
+  publicKey: string
+  client: boolean
+  connectedAt: number
+  bytesIn: number
+  bytesOut: number
+  /** writer feeds of this chain the peer replicates, with its lengths */
+  feeds: Array<{ key: string, remoteLength: number }>
 }
 
 /** A snapshot of the node's state. */
@@ -89,6 +110,8 @@ export interface ChainStatus {
   pending: number
   head: string
   writers: WriterStatus[]
+  /** connected peers replicating this chain (empty without a network) */
+  peers: PeerStatus[]
   halted: string | null
   warnings: string[]
 }
@@ -126,6 +149,8 @@ export class ChainNode extends ReadyResource {
   /** decoded blocks waiting for their causal past, per writer, in feed order */
   private readonly queued = new Map<WriterKey, IngestedBlock[]>()
   private readonly downloads: Array<{ destroy (): void }> = []
+  private readonly untrack: Array<() => void> = []
+  private joined = false
   private ingesting: Promise<void> | null = null
   private ingestAgain = false
   private appendLock: Promise<unknown> = Promise.resolve()
@@ -188,6 +213,11 @@ export class ChainNode extends ReadyResource {
     await this.ingest()
     this.stats.fedOnOpen = this.stats.fed
     await this.loadName()
+    if (this.opts.network !== undefined) {
+      // don't hold ready() on the first DHT round trip: discovery keeps going in the background
+      this.joined = true
+      this.opts.network.join(this.discoveryKey).catch((e) => this.warn('joining the swarm failed: ' + (e as Error).message))
+    }
   }
 
   protected override async _close (): Promise<void> {
@@ -196,6 +226,8 @@ export class ChainNode extends ReadyResource {
     await this.appendLock.catch(() => {})
     while (this.ingesting !== null) await this.ingesting.catch(() => {})
     for (const d of this.downloads) d.destroy()
+    for (const u of this.untrack) u()
+    if (this.joined && this.opts.network !== undefined && this.opts.network.closing === null) await this.opts.network.leave(this.discoveryKey).catch(() => {})
     await this.flush()
     await this.view.close()
     for (const f of this.feeds.values()) await f.core.close()
@@ -226,6 +258,7 @@ export class ChainNode extends ReadyResource {
     // that were ordered before it through a fresh session
     core.once('close', () => { if (this.closing === null) this.reopenFeed(feed).catch(() => {}) })
     if (!core.writable) this.downloads.push(core.download({ start: 0, end: -1 }))
+    if (this.opts.network !== undefined) this.untrack.push(this.opts.network.trackCore(core))
     return feed
   }
 
@@ -551,16 +584,26 @@ export class ChainNode extends ReadyResource {
   status (): ChainStatus {
     const me = toHex(this.writerKey)
     const { length, finalLength } = this.counts()
-    const writers = this.engine.writers().map((w) => ({
-      key: formatKey(fromHex(w.key)),
-      indexer: w.indexer,
-      pendingIndexer: w.pendingIndexer,
-      removed: w.removed,
-      length: Math.max(w.length, this.feeds.get(w.key)?.core.length ?? 0),
-      finalLength: w.finalLength,
-      self: w.key === me,
-      forked: w.forkedAt !== null,
-    }))
+    const peers = this.peerTable()
+    const remote = new Map<string, number>()
+    for (const p of peers) for (const f of p.feeds) remote.set(f.key, Math.max(remote.get(f.key) ?? 0, f.remoteLength))
+    const writers = this.engine.writers().map((w) => {
+      const key = formatKey(fromHex(w.key))
+      const local = Math.max(w.length, this.feeds.get(w.key)?.core.length ?? 0)
+      const remoteLength = remote.get(key) ?? 0
+      return {
+        key,
+        indexer: w.indexer,
+        pendingIndexer: w.pendingIndexer,
+        removed: w.removed,
+        length: local,
+        finalLength: w.finalLength,
+        remoteLength,
+        lag: Math.max(0, remoteLength - (this.feeds.get(w.key)?.available ?? w.length)),
+        self: w.key === me,
+        forked: w.forkedAt !== null,
+      }
+    })
     return {
       key: formatKey(this.key),
       discoveryKey: this.discoveryKey.toString('hex'),
@@ -573,9 +616,32 @@ export class ChainNode extends ReadyResource {
       pending: length - finalLength,
       head: toHex(this.engine.finalHash),
       writers,
+      peers,
       halted: this.engine.halted,
       warnings: this.warnings.slice(-10),
     }
+  }
+
+  private peerTable (): PeerStatus[] {
+    const net = this.opts.network
+    if (net === undefined || net.opened === false || net.closing !== null) return []
+    const cores = [...this.feeds.values()].map((f) => f.core)
+    const topic = formatKey(this.discoveryKey)
+    return net.peers({ cores })
+      .filter((p: PeerRecord) => p.topics.includes(topic) || p.cores.length > 0)
+      .map((p: PeerRecord) => ({
+        publicKey: p.publicKey,
+        client: p.client,
+        connectedAt: p.connectedAt,
+        bytesIn: p.bytesIn,
+        bytesOut: p.bytesOut,
+        feeds: p.cores.map((c) => ({ key: c.key, remoteLength: c.remoteLength })),
+      }))
+  }
+
+  /** Connected peers replicating this chain. */
+  peers (): PeerStatus[] {
+    return this.peerTable()
   }
 
   /** Number of entries, final and pending. */
