@@ -138,7 +138,7 @@ export class ChainNode extends ReadyResource {
   name = ''
   readonly warnings: string[] = []
   /** Counters: blocks fed to the consensus layer (in total and while opening), invalid blocks. */
-  readonly stats = { fed: 0, fedOnOpen: 0, invalid: 0 }
+  readonly stats = { fed: 0, fedOnOpen: 0, invalid: 0, rebuilds: 0 }
 
   private readonly opts: ChainNodeOptions
   private engine!: ChainEngine
@@ -346,7 +346,14 @@ export class ChainNode extends ReadyResource {
           }
           if (!(await this.pinsMatch(ib))) break
           q.shift()
-          this.engine.add(ib.input)
+          try {
+            this.engine.add(ib.input)
+          } catch (e) {
+            if (!isFeedchainError(e, 'REBUILD_NEEDED')) throw e
+            // a block links below what the restored snapshot kept: replay the feeds from scratch
+            await this.resetEngine(e.message)
+            return
+          }
           this.stats.fed++
           if (ib.input.invalid === true) this.stats.invalid++
           progress = true
@@ -355,6 +362,30 @@ export class ChainNode extends ReadyResource {
       }
     }
     this.afterChange()
+  }
+
+  /**
+   * Rebuild the consensus state by replaying every feed from its first block. The final order
+   * is a pure function of the blocks, so the view (already written) is re-derived unchanged;
+   * positions it holds are not written again. Returns the final length and head afterwards.
+   */
+  async rebuild (): Promise<{ finalLength: number, head: string }> {
+    if (this.opened === false) await this.ready()
+    await this.serial(async () => {
+      while (this.ingesting !== null) await this.ingesting
+      await this.resetEngine('requested')
+      await this.ingest()
+    })
+    return { finalLength: this.engine.finalLength, head: toHex(this.engine.finalHash) }
+  }
+
+  private async resetEngine (reason: string): Promise<void> {
+    this.warn('rebuilding the consensus state from the feeds: ' + reason)
+    this.stats.rebuilds++
+    this.engine = new ChainEngine({ chainKey: this.key, creator: toHex(this.key), hash })
+    for (const q of this.queued.values()) q.length = 0
+    for (const f of await this.view.forks()) this.engine.markForked(f.writer, f.length)
+    this.ingestAgain = true
   }
 
   private async pinsMatch (ib: IngestedBlock): Promise<boolean> {

@@ -163,3 +163,18 @@ test('close right after an append, reopen: every entry read exactly once', async
   t.alike(data.slice(1), ['r0', 'r1', 'r2', 'r3'])
   t.is(a.status().length, 5)
 })
+
+test('rebuild replays the feeds and arrives at the same final prefix without rewriting the view', async (t) => {
+  const a = await createNode(t)
+  for (let i = 0; i < 30; i++) await a.append('w' + i)
+  await a.append(Array.from({ length: 1500 }, (_, i) => 'batch' + i))
+  const before = a.status()
+  const entries = await finalEntries(a)
+  const r = await a.rebuild()
+  t.is(r.finalLength, before.finalLength)
+  t.is(r.head, before.head)
+  t.is(a.stats.rebuilds, 1)
+  t.alike(await finalEntries(a), entries, 'view unchanged, nothing listed twice')
+  await a.append('after rebuild')
+  t.is(a.status().finalLength, before.finalLength + 1)
+})
