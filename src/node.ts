@@ -158,6 +158,9 @@ export class ChainNode extends ReadyResource {
   private ackTimer: NodeJS.Timeout | null = null
   private waitTimer: NodeJS.Timeout | null = null
   private joinSent = false
+  /** bumped on every change of the consensus state */
+  private version = 0
+  private countsCache: { version: number, length: number, finalLength: number } | null = null
   private readonly blockCache = new Map<string, { block: Block | null, entries: RawEntry[] }>()
 
   constructor (store: Corestore, opts: ChainNodeOptions = {}) {
@@ -404,7 +407,12 @@ export class ChainNode extends ReadyResource {
 
   /** Run the commit rule, queue final segments for the view, schedule flush and acks. */
   private afterChange (): void {
+    this.version++
     const segments = this.engine.process()
+    for (const w of this.engine.drainWarnings()) {
+      const who = `block ${w.seq} of writer ${formatKey(fromHex(w.writer))}`
+      this.warn(w.kind === 'clock-mismatch' ? `${who} claims clock ${w.claimed}, computed ${w.computed} (the computed one is used)` : `${who} is invalid and skipped: ${w.reason}`)
+    }
     if (segments.length > 0) {
       this.view.apply(segments, toHex(this.engine.finalHash))
       this.onSegments(segments)
@@ -427,7 +435,7 @@ export class ChainNode extends ReadyResource {
     if (this.flushTimer !== null || this.closing !== null) return
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null
-      this.flush().catch((e) => { if (this.closing === null) this.warn('writing the view failed: ' + (e as Error).message) })
+      this.view.flush().catch((e) => { if (this.closing === null) this.warn('writing the view failed: ' + (e as Error).message) })
     }, this.opts.flushDelay ?? 100)
     this.flushTimer.unref()
   }
@@ -435,7 +443,7 @@ export class ChainNode extends ReadyResource {
   /** Persist the view (final segments and engine state) now. */
   async flush (): Promise<void> {
     if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null }
-    this.view.markDirty()
+    this.view.markDirty(true)
     await this.view.flush()
   }
 
@@ -606,9 +614,13 @@ export class ChainNode extends ReadyResource {
   // ---------------------------------------------------------------- reading
 
   private counts (): { length: number, finalLength: number } {
-    let pending = 0
-    for (const t of this.engine.tail()) pending += t.entries
-    return { length: this.engine.finalLength + pending, finalLength: this.engine.finalLength }
+    // the tail is O(pending blocks): compute it once per change, not once per status() call
+    if (this.countsCache === null || this.countsCache.version !== this.version) {
+      let pending = 0
+      for (const t of this.engine.tail()) pending += t.entries
+      this.countsCache = { version: this.version, length: this.engine.finalLength + pending, finalLength: this.engine.finalLength }
+    }
+    return { length: this.countsCache.length, finalLength: this.countsCache.finalLength }
   }
 
   /** Current state: lengths, head hash, writers. */
@@ -688,7 +700,7 @@ export class ChainNode extends ReadyResource {
    */
   async * read (opts: { start?: number, end?: number, reverse?: boolean, limit?: number, final?: boolean } = {}): AsyncGenerator<ChainEntry> {
     if (this.opened === false) await this.ready()
-    await this.flush()
+    await this.view.flush() // the runs, not a forced engine snapshot: reads can be frequent (log -f)
     const finalLength = this.view.meta.finalLength
     const tail = opts.final === true ? [] : this.engine.tail().filter((t) => t.entries > 0 && t.position >= finalLength)
     const total = opts.final === true ? finalLength : finalLength + tail.reduce((n, t) => n + t.entries, 0)
@@ -725,7 +737,7 @@ export class ChainNode extends ReadyResource {
   async get (position: number): Promise<(ChainEntry & { hash: string | null }) | null> {
     if (this.opened === false) await this.ready()
     if (!Number.isInteger(position) || position < 0) return null
-    await this.flush()
+    await this.view.flush()
     if (position < this.view.meta.finalLength) {
       const b = await this.view.locate(position)
       if (b === null) return null

@@ -22,6 +22,8 @@ import type { Segment, WriterKey } from '../chain/types.js'
 
 /** Blocks per run record: bounds the work to locate one position. */
 export const RUN_BLOCKS = 256
+/** Least time between two engine snapshots written by timed flushes, ms. */
+export const SNAPSHOT_INTERVAL = 1000
 /** Seqs per writer-index record: one key per 256 blocks, not one per block. */
 export const INDEX_CHUNK = 256
 
@@ -70,6 +72,8 @@ export class ChainView {
   /** the writer-index chunks written by the last flush (the next one usually extends them) */
   private readonly chunkCache = new Map<string, number[]>()
   private readonly forkRecords = new Map<WriterKey, string>()
+  private lastSnapshotAt = 0
+  private forceSnapshot = false
   private flushing: Promise<void> | null = null
   private dirty = false
 
@@ -122,10 +126,11 @@ export class ChainView {
 
   /** Queue the blocks of newly final segments; `head` is the hex chain hash after them. */
   apply (segments: Segment[], head: string): void {
+    let applied = false
     for (const seg of segments) {
-      // never record a position twice (a segment already written is re-derived after a crash
-      // only if its snapshot was not written, but be safe)
-      if (seg.end <= this.meta.finalLength && seg.end > seg.start) continue
+      // never record a position twice: after a restart from an older snapshot (or a rebuild)
+      // the engine re-derives segments this view already holds
+      if (seg.end < this.meta.finalLength || (seg.end === this.meta.finalLength && seg.end > seg.start)) continue
       for (const b of seg.blocks) {
         if (b.entries > 0 && b.position < this.meta.finalLength) continue
         this.meta.finalBlocks++
@@ -133,14 +138,16 @@ export class ChainView {
         this.pending.push({ writer: b.writer, seq: b.seq, position: b.position, entries: b.entries, hashBefore: b.hashBefore })
       }
       this.meta.finalLength = seg.end
+      applied = true
     }
-    this.meta.head = head
+    if (applied) this.meta.head = head
     this.dirty = true
   }
 
-  /** Mark the view as needing a write (the engine state changed). */
-  markDirty (): void {
+  /** Mark the view as needing a write (the engine state changed); `snapshot`: write the engine state too. */
+  markDirty (snapshot = false): void {
     this.dirty = true
+    if (snapshot) this.forceSnapshot = true
   }
 
   /** True if there is anything not yet written. */
@@ -169,7 +176,13 @@ export class ChainView {
   }
 
   private async _flush (blocks: ViewBlock[], newWriters: number[]): Promise<void> {
-    const snapshot = this.snapshotSource === null ? null : this.snapshotSource()
+    // The snapshot can lag the runs (a restart re-derives the segments after it, and apply()
+    // skips positions already written), so a large one is written at most once per
+    // SNAPSHOT_INTERVAL; close() and explicit flushes always write it.
+    const now = Date.now()
+    const takeSnapshot = this.snapshotSource !== null && (this.forceSnapshot || now - this.lastSnapshotAt >= SNAPSHOT_INTERVAL)
+    const snapshot = takeSnapshot ? this.snapshotSource!() : null
+    if (takeSnapshot) { this.lastSnapshotAt = now; this.forceSnapshot = false }
     const meta = { ...this.meta }
     this.pending = []
     this.newWriters = []
