@@ -35,7 +35,7 @@ export interface ChainNodeOptions {
   ackDebounce?: number | undefined
   /** How long a vote waits for a missing anchor before acking anyway, ms (default 250). */
   leaderWait?: number | undefined
-  /** Delay before writing the view after changes, ms (default 100). */
+  /** Delay before writing the view after changes, ms (default 250): fewer, larger view writes. */
   flushDelay?: number | undefined
   /**
    * Network to sync over: the node joins its chain's discovery key and tracks every writer
@@ -436,7 +436,7 @@ export class ChainNode extends ReadyResource {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null
       this.view.flush().catch((e) => { if (this.closing === null) this.warn('writing the view failed: ' + (e as Error).message) })
-    }, this.opts.flushDelay ?? 100)
+    }, this.opts.flushDelay ?? 250)
     this.flushTimer.unref()
   }
 
