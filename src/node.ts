@@ -116,6 +116,18 @@ export interface ChainStatus {
   warnings: string[]
 }
 
+/** What `verify` found. */
+export interface VerifyReport {
+  ok: boolean
+  /** one line per problem found */
+  problems: string[]
+  feeds: Array<{ key: string, length: number, blocks: number, treeNodes: number, droppedBlocks: number, droppedTreeNodes: number, droppedBits: number, corrupt: boolean }>
+  /** final entries whose chain hash was recomputed */
+  entries: number
+  /** recomputed chain hash of the final prefix, hex */
+  head: string
+}
+
 /** Result of an append. */
 export interface AppendResult {
   /** chain length (final + pending) after the append */
@@ -680,6 +692,58 @@ export class ChainNode extends ReadyResource {
         bytesOut: p.bytesOut,
         feeds: p.cores.map((c) => ({ key: c.key, remoteLength: c.remoteLength })),
       }))
+  }
+
+  /**
+   * Audit every writer feed (Hypercore's audit in dry-run mode: tree and blocks checked against
+   * their hashes, nothing repaired) and recompute the chain hash over the final prefix from the
+   * blocks themselves, comparing it with the view at every block and at the end.
+   */
+  async verify (opts: { signal?: AbortSignal, onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+    if (this.opened === false) await this.ready()
+    await this.flush()
+    const problems: string[] = []
+    const feeds: VerifyReport['feeds'] = []
+    for (const f of this.feeds.values()) {
+      // the audit lives on Hypercore's internal core object (not on sessions) in 11.37
+      const inner = (f.core as unknown as { core?: { audit?: (o: { dryRun: boolean }) => Promise<Record<string, number | boolean>> } }).core
+      if (inner?.audit === undefined) { problems.push(`cannot audit feed ${formatKey(fromHex(f.hex))}`); continue }
+      const st = await inner.audit({ dryRun: true })
+      const row = {
+        key: formatKey(fromHex(f.hex)),
+        length: f.core.length,
+        blocks: Number(st.blocks ?? 0),
+        treeNodes: Number(st.treeNodes ?? 0),
+        droppedBlocks: Number(st.droppedBlocks ?? 0),
+        droppedTreeNodes: Number(st.droppedTreeNodes ?? 0),
+        droppedBits: Number(st.droppedBits ?? 0),
+        corrupt: st.corrupt === true,
+      }
+      feeds.push(row)
+      if (row.corrupt || row.droppedBlocks > 0 || row.droppedTreeNodes > 0 || row.droppedBits > 0) {
+        problems.push(`feed ${row.key}: ${row.droppedBlocks} blocks and ${row.droppedTreeNodes} tree nodes fail their hashes, ${row.droppedBits} stored bits without a block${row.corrupt ? ', tree corrupt' : ''} (repair: remove the storage of that feed and sync it again from peers)`)
+      }
+    }
+    const total = this.view.meta.finalLength
+    const hasher = new ChainHasher(hash)
+    let h: Uint8Array = hash([this.key])
+    let expect = 0
+    for await (const b of this.view.blocks(0, total)) {
+      opts.signal?.throwIfAborted()
+      if (b.position !== expect) { problems.push(`view: block ${b.writer.slice(0, 8)}#${b.seq} at position ${b.position}, expected ${expect}`); break }
+      if (!asBuffer(b.hashBefore).equals(asBuffer(h))) { problems.push(`chain hash differs before position ${b.position} (block ${formatKey(fromHex(b.writer))}#${b.seq})`); break }
+      const feed = this.feeds.get(b.writer) ?? await this.ensureFeed(b.writer)
+      const bytes = await feed.core.get(b.seq, { wait: false })
+      if (bytes === null) { problems.push(`block ${b.seq} of ${formatKey(fromHex(b.writer))} is final but not stored`); break }
+      h = hasher.fold(h, fromHex(b.writer), b.seq, hash([bytes]), b.entries)
+      expect = b.position + b.entries
+      opts.onProgress?.(expect, total)
+    }
+    const head = toHex(h)
+    if (problems.length === 0 && expect !== total) problems.push(`view ends at position ${expect}, final length is ${total}`)
+    if (problems.length === 0 && head !== this.view.meta.head) problems.push(`recomputed head ${head.slice(0, 16)} differs from the view's ${this.view.meta.head.slice(0, 16)}`)
+    if (problems.length === 0 && head !== toHex(this.engine.finalHash) && this.engine.finalLength === total) problems.push(`recomputed head ${head.slice(0, 16)} differs from the consensus state's ${toHex(this.engine.finalHash).slice(0, 16)}`)
+    return { ok: problems.length === 0, problems, feeds, entries: expect, head }
   }
 
   /** Connected peers replicating this chain. */

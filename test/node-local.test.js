@@ -178,3 +178,14 @@ test('rebuild replays the feeds and arrives at the same final prefix without rew
   await a.append('after rebuild')
   t.is(a.status().finalLength, before.finalLength + 1)
 })
+
+test('verify audits every feed and recomputes the chain hash over the final prefix', async (t) => {
+  const a = await createNode(t)
+  for (let i = 0; i < 10; i++) await a.append('v' + i)
+  await a.append(Array.from({ length: 1200 }, (_, i) => 'batch' + i))
+  const v = await a.verify()
+  t.ok(v.ok, 'healthy chain verifies: ' + v.problems.join('; '))
+  t.is(v.entries, a.finalLength)
+  t.is(v.head, a.head)
+  t.ok(v.feeds.length >= 1 && v.feeds.every((f) => f.blocks === f.length && !f.corrupt), 'every stored block checked against its hash')
+})
