@@ -337,7 +337,9 @@ export class ChainNode extends ReadyResource {
     // 1. read what is stored beyond what the engine and the queues hold
     for (const feed of [...this.feeds.values()]) {
       const q = this.queued.get(feed.hex)!
-      const from = this.engine.length(feed.hex) + q.length
+      // drop what the engine got meanwhile (this user's own appends are fed by writeBlocks)
+      while (q.length > 0 && q[0]!.input.seq < this.engine.length(feed.hex)) q.shift()
+      const from = q.length > 0 ? q[q.length - 1]!.input.seq + 1 : this.engine.length(feed.hex)
       const to = feed.available
       if (to <= from) continue
       const bytes = await feed.readRange(from, to)
@@ -355,6 +357,7 @@ export class ChainNode extends ReadyResource {
       for (const [writer, q] of this.queued) {
         while (q.length > 0) {
           const ib = q[0]!
+          if (ib.input.seq < this.engine.length(writer)) { q.shift(); continue }
           if (!this.engine.canAdd(ib.input)) {
             for (const p of ib.pins) if (!this.feeds.has(p.writer)) await this.ensureFeed(p.writer)
             break
@@ -529,6 +532,9 @@ export class ChainNode extends ReadyResource {
   private async writeBlocks (blocks: RawEntry[][]): Promise<{ seq: number }> {
     if (this.closing !== null) throw err('CLOSED')
     const me = toHex(this.writerKey)
+    // own blocks stored but not yet fed (only after a restart mid-ingest): feed them first, so
+    // heads and clock follow them
+    if (this.own.core.length !== this.engine.length(me)) await this.ingest()
     const next = this.engine.nextBlock(me)
     const time = Date.now()
     const encoded: Buffer[] = []
@@ -547,7 +553,6 @@ export class ChainNode extends ReadyResource {
       encoded.push(Buffer.from(encodeBlock(block)))
     })
     const seq = this.own.core.length
-    if (seq !== this.engine.length(me)) await this.ingest() // own blocks stored but not yet fed (restart)
     await this.own.core.append(encoded)
     decoded.forEach((block, i) => {
       const ib = fromBlock(me, seq + i, hash([encoded[i]!]), block)
