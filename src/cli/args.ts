@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander'
 import { FeedchainError, parseKey } from '../index.js'
+import { checkNetConfig, type NetConfig } from '../daemon/net-config.js'
 
 /** Declare `--chain <key>` (act on that chain instead of the first one in the storage). */
 export function chainOption (cmd: Command): void {
@@ -48,4 +49,28 @@ export function operand (input: { operands: unknown[] }, i: number): string {
 
 function clip (s: string): string {
   return s.length > 24 ? s.slice(0, 20) + '…' : s
+}
+
+/**
+ * `--bootstrap` else FEEDCHAIN_BOOTSTRAP, `--host` else FEEDCHAIN_HOST (empty variables count as
+ * unset). Throws INVALID_ARGUMENT on a malformed list or host. Pure: touches no file or socket.
+ */
+export function netArgs (opts: Record<string, unknown>, env: NodeJS.ProcessEnv): NetConfig {
+  const pick = (flag: unknown, name: string): string | undefined => {
+    if (flag !== undefined) return String(flag)
+    const v = env[name]
+    return v === undefined || v === '' ? undefined : v
+  }
+  const out: NetConfig = { bootstrap: pick(opts.bootstrap, 'FEEDCHAIN_BOOTSTRAP'), host: pick(opts.host, 'FEEDCHAIN_HOST') }
+  checkNetConfig(out)
+  return out
+}
+
+/** A duration in seconds given on the command line (`--timeout 2.5`): a number > 0. Returns ms. */
+export function seconds (value: unknown, what: string): number {
+  const s = String(value).trim()
+  if (!/^\d+(\.\d+)?$/.test(s)) throw new FeedchainError('INVALID_NUMBER', `${what} must be a number of seconds > 0, got "${clip(s)}"`)
+  const n = Number(s)
+  if (!(n > 0) || !Number.isFinite(n) || n > 365 * 24 * 3600) throw new FeedchainError('INVALID_NUMBER', `${what} must be a number of seconds > 0 (at most a year), got "${clip(s)}"`)
+  return Math.round(n * 1000)
 }

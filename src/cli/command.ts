@@ -30,6 +30,10 @@ export interface CommandSpec<A> {
   args: (input: ParsedInput) => A
   /** do the work */
   run: (ctx: Context, args: A) => Promise<void>
+  /** a signal is how this command normally ends (`daemon`): it closes and exits 0, not 130/143 */
+  stopsOnSignal?: boolean
+  /** after a signal, exit at the latest after this long, ms (default HARD_DEADLINE_MS) */
+  hardDeadlineMs?: number
 }
 
 /** A command with its argument type hidden, so different commands fit in one list. */
@@ -45,6 +49,9 @@ export interface AnyCommand {
   subcommands?: AnyCommand[]
   /** the subcommand run when the group is given without one */
   defaultSubcommand?: string
+  /** see CommandSpec */
+  stopsOnSignal?: boolean
+  hardDeadlineMs?: number
 }
 
 /** Wrap a typed command spec for the command table. */
@@ -59,5 +66,7 @@ export function defineCommand<A> (spec: CommandSpec<A>): AnyCommand {
       const a = spec.args(input)
       return (ctx) => spec.run(ctx, a)
     },
+    ...(spec.stopsOnSignal !== undefined ? { stopsOnSignal: spec.stopsOnSignal } : {}),
+    ...(spec.hardDeadlineMs !== undefined ? { hardDeadlineMs: spec.hardDeadlineMs } : {}),
   }
 }

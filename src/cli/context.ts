@@ -1,14 +1,25 @@
 /**
- * What a command runs against: the output, an abort signal (Ctrl-C, broken pipe), and the storage
- * and chain node, opened on demand so a command can validate its input before anything on disk is
- * touched. Later this is where a daemon client plugs in. Closes what it opened, in reverse order.
+ * What a command runs against: the output, an abort signal (Ctrl-C, broken pipe), and the chain
+ * it acts on, opened on demand so a command can validate its input before anything on disk is
+ * touched. When a daemon serves the storage (its socket answers), chains are reached through it;
+ * otherwise the storage is opened here, with a Network only for commands that need one. Closes
+ * what it opened, in reverse order.
  */
 import os from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { ChainNode, FeedchainError, Storage, formatKey } from '../index.js'
-import type { ChainNodeOptions, ChainRecord } from '../index.js'
+import { ChainNode, FeedchainError, Storage, isFeedchainError } from '../index.js'
+import type { ChainNodeOptions, ChainRecord, Network } from '../index.js'
+import type { ChainApi, ChainInfo } from '../daemon/chain-api.js'
+import { chainInfo, createChain, findChain, joinChain } from '../daemon/chains.js'
+import { probeDaemon, removeStaleSocket, type DaemonClient } from '../daemon/client.js'
+import { LocalChain } from '../daemon/local-chain.js'
+import { createNetwork, type NetConfig } from '../daemon/net-config.js'
+import { RemoteChain } from '../daemon/remote-chain.js'
 import type { Output } from './output.js'
+
+/** After STORE_LOCKED, how long to look for the socket of a daemon that is just starting, ms. */
+export const DAEMON_START_WAIT_MS = 1000
 
 /** Options of a Context. */
 export interface ContextOptions {
@@ -19,6 +30,10 @@ export interface ContextOptions {
   signal: AbortSignal
   /** where `append -` reads entries */
   stdin: Readable & { isTTY?: boolean }
+  /** network settings, already validated */
+  net?: NetConfig | undefined
+  /** the CLI's version (the daemon reports it) */
+  version?: string | undefined
 }
 
 /** An opened chain: the storage, its registry record and the node. */
@@ -46,15 +61,23 @@ export class Context {
   readonly storageDir: string
   readonly signal: AbortSignal
   readonly stdin: Readable & { isTTY?: boolean }
+  readonly net: NetConfig
+  readonly version: string
   private storage: Storage | null = null
+  private network: Network | null = null
   private readonly nodes: ChainNode[] = []
   private closing: Promise<void> | null = null
+  private probed = false
+  private client: DaemonClient | null = null
+  private staleSocket: string | null = null
 
   constructor (opts: ContextOptions) {
     this.out = opts.out
     this.storageDir = opts.storageDir
     this.signal = opts.signal
     this.stdin = opts.stdin
+    this.net = opts.net ?? {}
+    this.version = opts.version ?? '0.0.0'
   }
 
   /** True once the command should stop (signal or broken stdout). */
@@ -69,8 +92,116 @@ export class Context {
     const s = await Storage.open(this.storageDir, { create: opts.create })
     if (this.closing !== null) { await s.close(); throw this.closedError() }
     this.storage = s
+    // we hold the lock, so no daemon listens: a socket file found earlier is stale
+    if (this.staleSocket !== null) removeStaleSocket(this.staleSocket)
     this.checkOpen()
     return s
+  }
+
+  /**
+   * The running daemon serving this storage, or null. A socket file nobody listens on (a daemon
+   * killed with -9) is remembered and removed once this process holds the storage lock.
+   */
+  async daemon (): Promise<DaemonClient | null> {
+    if (this.probed) return this.client
+    this.checkOpen()
+    this.probed = true
+    const p = await probeDaemon(this.storageDir)
+    if (p.state === 'running') this.client = p.client
+    else if (p.state === 'stale') this.staleSocket = p.path
+    return this.client
+  }
+
+  /** The Network of this process (created on first use, closed with the context). */
+  async openNetwork (): Promise<Network> {
+    if (this.network !== null) return this.network
+    const storage = await this.openStorage({ create: false })
+    this.checkOpen()
+    const network = createNetwork(storage.store, this.net)
+    this.network = network
+    await network.ready()
+    this.checkOpen()
+    return network
+  }
+
+  /**
+   * The chain a command acts on (`key`, or the storage's first): through the daemon if one runs,
+   * else opened here; `network` joins the swarm too (only without a daemon: the daemon is online).
+   */
+  async chain (key: Buffer | null, opts: { network?: boolean } = {}): Promise<ChainApi> {
+    return this.viaDaemon<ChainApi>(
+      async (client) => this.remoteChain(client, key),
+      async () => {
+        const { storage, node, network } = await this.openChain(key, opts)
+        return new LocalChain(node, storage, network)
+      },
+    )
+  }
+
+  /** Create the storage's chain (init): in the daemon if one runs, which then seeds it. */
+  async initChain (name: string | undefined): Promise<ChainInfo> {
+    return this.viaDaemon(
+      async (client) => client.request<ChainInfo>('init', name === undefined ? {} : { name }),
+      async () => {
+        const storage = await this.openStorage({ create: true })
+        const node = await createChain(storage, (o) => this.openNode(o), name)
+        return chainInfo(node, storage)
+      },
+    )
+  }
+
+  /** Follow a chain (join): in the daemon if one runs, else here, with a Network to sync over. */
+  async joinChain (key: Buffer): Promise<{ chain: ChainApi, info: ChainInfo, joined: boolean }> {
+    return this.viaDaemon<{ chain: ChainApi, info: ChainInfo, joined: boolean }>(
+      async (client) => {
+        const r = await client.request<ChainInfo & { joined: boolean }>('join', { key: key.toString('hex') })
+        const chain = await this.remoteChain(client, key)
+        return { chain, info: { key: r.key, writerKey: r.writerKey, name: r.name, storage: r.storage }, joined: r.joined }
+      },
+      async () => {
+        const storage = await this.openStorage({ create: true })
+        const network = await this.openNetwork()
+        const { node, joined } = await joinChain(storage, (o) => this.openNode({ ...o, network }), key)
+        return { chain: new LocalChain(node, storage, network), info: chainInfo(node, storage), joined }
+      },
+    )
+  }
+
+  /**
+   * Run `remote` against the daemon if one serves the storage, else `local`. If `local` finds the
+   * store locked, a daemon may be starting (it takes the lock, then listens): look for its socket
+   * briefly before giving up with STORE_LOCKED.
+   */
+  async viaDaemon<T> (remote: (client: DaemonClient) => Promise<T>, local: () => Promise<T>): Promise<T> {
+    const client = await this.daemon()
+    if (client !== null) return remote(client)
+    try {
+      return await local()
+    } catch (e) {
+      if (!isFeedchainError(e, 'STORE_LOCKED') || this.storage !== null) throw e
+      const late = await this.waitForDaemon(DAEMON_START_WAIT_MS)
+      if (late === null) throw e
+      return remote(late)
+    }
+  }
+
+  private async waitForDaemon (ms: number): Promise<DaemonClient | null> {
+    const deadline = Date.now() + ms
+    while (!this.signal.aborted) {
+      const p = await probeDaemon(this.storageDir)
+      if (p.state === 'running') {
+        this.client = p.client
+        return p.client
+      }
+      if (Date.now() >= deadline) return null
+      await new Promise((resolve) => setTimeout(resolve, 50)) // poll for the socket file to appear
+    }
+    return null
+  }
+
+  private async remoteChain (client: DaemonClient, key: Buffer | null): Promise<RemoteChain> {
+    const info = await client.request<ChainInfo & { keyHex: string, writerKeyHex: string }>('open', key === null ? {} : { chain: key.toString('hex') })
+    return new RemoteChain(client, info)
   }
 
   /** Open a ChainNode on the storage and track it for close. */
@@ -88,18 +219,12 @@ export class Context {
    * Open the chain a command acts on: the one with key `chainKey`, or the first (oldest) in the
    * registry. NO_CHAIN if the storage has none, UNKNOWN_CHAIN if `chainKey` is not in it.
    */
-  async openChain (chainKey: Buffer | null): Promise<OpenChain> {
+  async openChain (chainKey: Buffer | null, opts: { network?: boolean } = {}): Promise<OpenChain & { network: Network | null }> {
     const storage = await this.openStorage({ create: false })
-    let record: ChainRecord | null
-    if (chainKey !== null) {
-      record = await storage.chain(chainKey.toString('hex'))
-      if (record === null) throw new FeedchainError('UNKNOWN_CHAIN', `this storage does not follow chain ${formatKey(chainKey)} (see \`feedchain status\` for the chains it has)`)
-    } else {
-      record = (await storage.chains())[0] ?? null
-      if (record === null) throw new FeedchainError('NO_CHAIN')
-    }
-    const node = await this.openNode({ key: Buffer.from(record.key, 'hex') })
-    return { storage, record, node }
+    const record = await findChain(storage, chainKey)
+    const network = opts.network === true ? await this.openNetwork() : null
+    const node = await this.openNode({ key: Buffer.from(record.key, 'hex'), network: network ?? undefined })
+    return { storage, record, node, network }
   }
 
   /** Close every node, then the storage (releasing its lock). Idempotent. */
@@ -112,6 +237,14 @@ export class Context {
     let first: unknown = null
     for (const node of this.nodes.splice(0).reverse()) {
       try { await node.close() } catch (e) { first ??= e }
+    }
+    if (this.network !== null) {
+      try { await this.network.close() } catch (e) { first ??= e }
+      this.network = null
+    }
+    if (this.client !== null) {
+      this.client.close()
+      this.client = null
     }
     if (this.storage !== null) {
       try { await this.storage.close() } catch (e) { first ??= e }

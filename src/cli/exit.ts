@@ -4,7 +4,8 @@
  *   FeedchainError      → `feedchain: <message> [CODE]`, exit code from ERROR_CODES (1–6)
  *   usage errors        → the same, as FeedchainError USAGE (exit 2)
  *   anything else       → `feedchain: internal error: <message> [INTERNAL]`, exit 70 (EX_SOFTWARE)
- *   SIGINT / SIGTERM    → `feedchain: interrupted`, exit 130 / 143 (128 + signal number)
+ *   SIGINT / SIGTERM    → `feedchain: interrupted`, exit 130 / 143 (128 + signal number);
+ *                         for `daemon` a signal is the normal stop: `daemon stopped`, exit 0
  *
  * Always exactly one line on stderr; the stack only with FEEDCHAIN_DEBUG=1.
  */

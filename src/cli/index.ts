@@ -11,19 +11,28 @@ import { Command, CommanderError, Option } from 'commander'
 import { FeedchainError } from '../index.js'
 import type { AnyCommand, ParsedInput } from './command.js'
 import { Context, resolveStorageDir } from './context.js'
+import type { NetConfig } from '../daemon/net-config.js'
 import { EXIT_SIGNAL, reportError, reportSignal } from './exit.js'
 import { Output } from './output.js'
+import { netArgs } from './args.js'
 import { appendCommand } from './commands/append.js'
+import { daemonCommand } from './commands/daemon.js'
 import { initCommand } from './commands/init.js'
+import { joinCommand } from './commands/join.js'
 import { logCommand } from './commands/log.js'
 import { shareCommand } from './commands/share.js'
 import { showCommand } from './commands/show.js'
 import { statusCommand } from './commands/status.js'
+import { syncCommand } from './commands/sync.js'
 import { writersCommand } from './commands/writers.js'
 
-/** Every command, in the order the overview lists them. */
+/**
+ * Every command, in the order the overview lists them. A new command is one file under
+ * commands/ and one entry here (file commands — send, files, get — go after writers).
+ */
 export const COMMANDS: AnyCommand[] = [
-  initCommand, shareCommand, appendCommand, logCommand, showCommand, statusCommand, writersCommand,
+  initCommand, joinCommand, shareCommand, appendCommand, logCommand, showCommand, statusCommand, writersCommand,
+  syncCommand, daemonCommand,
 ]
 
 /** After a signal, how long the command has to stop by itself before the node is closed under it, ms. */
@@ -46,12 +55,20 @@ Storage: --storage DIR, else $FEEDCHAIN_STORAGE, else ~/.feedchain. Keys print i
 accepted too. Data goes to stdout, messages to stderr; --json prints one JSON object per line.
 Set NO_COLOR to turn colour off, FEEDCHAIN_DEBUG=1 for stack traces.
 
+Network: the public HyperDHT, unless --bootstrap host:port[,host:port] (or $FEEDCHAIN_BOOTSTRAP)
+names other DHT nodes; --host (or $FEEDCHAIN_HOST) sets the address to bind, 127.0.0.1 by default
+when every bootstrap node is on loopback. While \`feedchain daemon\` runs on a storage, the other
+commands go through it (a socket in the storage directory).
+
 Examples:
   $ feedchain init --name "team notes"     create a chain, print its key
+  $ feedchain join <key>                   follow someone's chain and sync it
   $ feedchain append "hello world"         append an entry
   $ seq 1 1000 | feedchain append -        append stdin, one entry per line
   $ feedchain log -n 20                    the last 20 entries (~ marks pending ones)
-  $ feedchain status --json                length, final length, head hash, writers
+  $ feedchain log -f                       follow new entries live
+  $ feedchain status --json                length, final length, head hash, writers, peers
+  $ feedchain daemon                       stay online and seed
 
 Run \`feedchain <command> --help\` for a command's options and examples.`
 
@@ -79,6 +96,8 @@ export function buildProgram (io: Pick<CliIO, 'stdout' | 'stderr'>, onSelect: (s
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .addOption(new Option('--storage <dir>', 'storage directory (default: $FEEDCHAIN_STORAGE or ~/.feedchain)'))
+    .addOption(new Option('--bootstrap <host:port,...>', 'DHT bootstrap nodes (default: $FEEDCHAIN_BOOTSTRAP, else the public HyperDHT)'))
+    .addOption(new Option('--host <ip>', 'address the DHT binds to (default: $FEEDCHAIN_HOST; 127.0.0.1 with a loopback bootstrap)'))
     .exitOverride()
     .configureOutput({
       writeOut: (s) => { io.stdout.write(s) },
@@ -134,6 +153,8 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
   let run: ((ctx: Context) => Promise<void>) | null = null
   let storageDir: string
   let json: boolean
+  let net: NetConfig
+  let command: AnyCommand
   try {
     try {
       await program.parseAsync(argv, { from: 'user' })
@@ -148,14 +169,17 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     // Validate everything before any storage is touched.
     run = sel.command.prepare(sel.input)
     storageDir = resolveStorageDir(sel.input.opts.storage === undefined ? undefined : String(sel.input.opts.storage), io.env)
+    net = netArgs(sel.input.opts, io.env)
     json = sel.input.opts.json === true
+    command = sel.command
   } catch (e) {
     return reportError(e, io.stderr, io.env)
   }
 
   const controller = new AbortController()
   const out = new Output({ json, stdout: io.stdout, stderr: io.stderr, env: io.env })
-  const ctx = new Context({ out, storageDir, signal: controller.signal, stdin: io.stdin })
+  const ctx = new Context({ out, storageDir, signal: controller.signal, stdin: io.stdin, net, version: packageVersion() })
+  const hardDeadline = command.hardDeadlineMs ?? HARD_DEADLINE_MS
   let signal: Signal | null = null
   out.onBrokenPipe(() => controller.abort(new FeedchainError('ABORTED', 'stdout closed')))
 
@@ -167,12 +191,13 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     }
     signal = sig
     controller.abort(new FeedchainError('ABORTED', 'interrupted'))
-    // let the command stop by itself; if it is stuck in a wait, close the node under it
-    timers.push(setTimeout(() => { ctx.close().catch(() => {}) }, CLOSE_GRACE_MS))
+    // let the command stop by itself; if it is stuck in a wait, close the node under it (a
+    // command that stops on signals closes its own resources)
+    if (command.stopsOnSignal !== true) timers.push(setTimeout(() => { ctx.close().catch(() => {}) }, CLOSE_GRACE_MS))
     timers.push(setTimeout(() => {
-      io.stderr.write(`feedchain: did not close within ${HARD_DEADLINE_MS / 1000} s; exiting\n`)
+      io.stderr.write(`feedchain: did not close within ${hardDeadline / 1000} s; exiting\n`)
       process.exit(EXIT_SIGNAL[sig])
-    }, HARD_DEADLINE_MS))
+    }, hardDeadline))
     for (const t of timers) t.unref()
   }
   const onInt = (): void => { onSignal('SIGINT') }
@@ -196,6 +221,7 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
   process.off('SIGTERM', onTerm)
   for (const t of timers) clearTimeout(t)
 
+  if (signal !== null && command.stopsOnSignal === true && failure === null) return 0
   if (signal !== null) return reportSignal(signal, io.stderr)
   if (out.broken) return 0 // the reader of stdout went away (`| head`): not an error
   if (failure !== null) return reportError(failure, io.stderr, io.env)

@@ -36,7 +36,7 @@ export class Output {
   /** stdout is a terminal (commands may shorten or decorate) */
   readonly tty: boolean
   private readonly stdout: Writable
-  private readonly stderr: Writable
+  private readonly stderr: Writable & { isTTY?: boolean, columns?: number }
   private closed = false
   private readonly onBroken: Array<() => void> = []
 
@@ -51,6 +51,11 @@ export class Output {
       // The reader went away: stop writing, quietly. (Other errors reach the process handler.)
       if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') this.markBroken()
     })
+  }
+
+  /** stderr, for progress and status lines that redraw themselves on a terminal */
+  get err (): Writable & { isTTY?: boolean, columns?: number } {
+    return this.stderr
   }
 
   /** True once stdout's reader has gone away; commands should stop producing output. */

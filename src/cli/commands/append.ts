@@ -1,7 +1,7 @@
 /** `feedchain append <text...>` and `feedchain append -` (stdin, one entry per line, batched). */
 import type { Readable } from 'node:stream'
 import { FeedchainError, MAX_ENTRY_SIZE } from '../../index.js'
-import type { ChainNode } from '../../index.js'
+import type { ChainApi } from '../../daemon/chain-api.js'
 import { chainArg, chainOption, jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
@@ -78,8 +78,8 @@ export async function append (ctx: Context, args: AppendArgs): Promise<void> {
 }
 
 async function appendText (ctx: Context, args: AppendArgs, text: string): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  const r = await node.append(text)
+  const chain = await ctx.chain(args.chain)
+  const r = await chain.append([text])
   await ctx.out.emit({ appended: 1, length: r.length, finalLength: r.finalLength }, () => [])
   ctx.out.info(ctx.out.ce.dim(`appended 1 entry; chain length ${r.length} (${r.finalLength} final)`))
 }
@@ -87,7 +87,7 @@ async function appendText (ctx: Context, args: AppendArgs, text: string): Promis
 /** Stream stdin into the chain in batches; memory stays bounded whatever the input size. */
 export async function appendStdin (ctx: Context, args: AppendArgs, input: Readable & { isTTY?: boolean }): Promise<void> {
   // Open first: a missing or locked storage fails at once, before the input is consumed.
-  const { node } = await ctx.openChain(args.chain)
+  const chain = await ctx.chain(args.chain)
   if (input.isTTY === true) ctx.out.info(ctx.out.ce.dim('reading entries from the terminal, one per line; end with Ctrl-D'))
   const stop = (): void => { input.destroy() }
   if (ctx.aborted) return
@@ -97,13 +97,13 @@ export async function appendStdin (ctx: Context, args: AppendArgs, input: Readab
   let skipped = 0
   let batch: Buffer[] = []
   let batchBytes = 0
-  let last = { length: node.length, finalLength: node.finalLength }
+  let last = { length: 0, finalLength: 0 }
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return
     const lines = batch
     batch = []
     batchBytes = 0
-    last = await appendBatch(node, lines)
+    last = await appendBatch(chain, lines)
     appended += lines.length
   }
 
@@ -162,8 +162,8 @@ async function withDeadline<T> (p: Promise<T>, deadline: number | null): Promise
   }
 }
 
-async function appendBatch (node: ChainNode, lines: Buffer[]): Promise<{ length: number, finalLength: number }> {
-  const r = await node.append(lines)
+async function appendBatch (chain: ChainApi, lines: Buffer[]): Promise<{ length: number, finalLength: number }> {
+  const r = await chain.append(lines)
   return { length: r.length, finalLength: r.finalLength }
 }
 

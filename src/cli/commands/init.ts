@@ -1,6 +1,7 @@
 /** `feedchain init [--name N]`: create a chain in the storage and print its key. */
 import { Option } from 'commander'
-import { FeedchainError, formatKey } from '../../index.js'
+import { FeedchainError } from '../../index.js'
+import { escapeText } from '../format.js'
 import { jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
@@ -14,19 +15,16 @@ export interface InitArgs {
 /** Longest chain name, in UTF-8 bytes: it is written into the GENESIS entry every peer reads. */
 export const MAX_NAME_BYTES = 256
 
-/** Create a new chain (this user is its creator and first indexer) and print its key. */
+/**
+ * Create a new chain (this user is its creator and first indexer) and print its key. With a
+ * daemon running, the daemon creates it and starts seeding it at once.
+ */
 export async function init (ctx: Context, args: InitArgs): Promise<void> {
-  const storage = await ctx.openStorage({ create: true })
-  const existing = (await storage.chains())[0]
-  if (existing !== undefined) {
-    const key = formatKey(Buffer.from(existing.key, 'hex'))
-    throw new FeedchainError('CHAIN_EXISTS', `storage ${storage.dir} already has chain ${key}; use another --storage for a new chain`)
-  }
-  const node = await ctx.openNode({ name: args.name })
-  await storage.addChain({ key: node.key.toString('hex'), name: node.name, addedAt: Date.now(), creator: true })
-  const key = formatKey(node.key)
-  await ctx.out.emit({ key, writerKey: formatKey(node.writerKey), name: node.name, storage: storage.dir }, () => key)
-  ctx.out.info(ctx.out.ce.dim(`created chain${node.name !== '' ? ` "${node.name}"` : ''} in ${storage.dir}`))
+  const info = await ctx.initChain(args.name)
+  const { key } = info
+  await ctx.out.emit({ key, writerKey: info.writerKey, name: info.name, storage: info.storage }, () => key)
+  const seeding = (await ctx.daemon()) !== null ? ' (the daemon is seeding it)' : ''
+  ctx.out.info(ctx.out.ce.dim(`created chain${info.name !== '' ? ` "${escapeText(info.name)}"` : ''} in ${info.storage}${seeding}`))
   ctx.out.info(`share this key: ${ctx.out.ce.bold(`feedchain join ${key}`)}`)
 }
 
@@ -34,7 +32,8 @@ export async function init (ctx: Context, args: InitArgs): Promise<void> {
 export const initCommand = defineCommand<InitArgs>({
   name: 'init',
   summary: 'create a new chain in the storage and print its key',
-  description: 'Create a new chain in the storage (this user becomes its creator and first indexer) and print its key on stdout. A storage holds one chain you create: use another --storage for another chain.',
+  description: 'Create a new chain in the storage (this user becomes its creator and first indexer) and print its key on stdout. A storage holds one chain you create: use another --storage for another chain. ' +
+    'With a daemon running on the storage, the daemon creates the chain and starts seeding it.',
   examples: [
     'feedchain init --name "team notes"',
     'feedchain --storage ./chain2 init',

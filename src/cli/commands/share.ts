@@ -12,10 +12,10 @@ export interface ShareArgs {
 
 /** Print the chain key and this user's writer key, with what to do with each on stderr. */
 export async function share (ctx: Context, args: ShareArgs): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  const key = formatKey(node.key)
-  const writerKey = formatKey(node.writerKey)
-  await ctx.out.emit({ key, writerKey, name: node.name }, () => [`chain  ${key}`, `writer ${writerKey}`])
+  const chain = await ctx.chain(args.chain)
+  const key = formatKey(chain.key)
+  const writerKey = formatKey(chain.writerKey)
+  await ctx.out.emit({ key, writerKey, name: await chain.name() }, () => [`chain  ${key}`, `writer ${writerKey}`])
   const { ce } = ctx.out
   ctx.out.info(ce.dim('others follow this chain with:           ') + `feedchain join ${key}`)
   ctx.out.info(ce.dim('to let this user write, an indexer runs: ') + `feedchain writers add ${writerKey}`)

@@ -14,13 +14,13 @@ export interface ShowArgs {
 
 /** Print one entry: content, writer, seq, clock, time, final or pending, chain hash. */
 export async function show (ctx: Context, args: ShowArgs): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  const e = await node.get(args.position)
+  const chain = await ctx.chain(args.chain)
+  const e = await chain.get(args.position)
   if (e === null) {
-    const n = node.length
+    const n = (await chain.status()).length
     throw new FeedchainError('INVALID_POSITION', `no entry at position ${args.position}: the chain has ${n} entr${n === 1 ? 'y' : 'ies'}${n > 0 ? ` (0–${n - 1})` : ''}`)
   }
-  const self = e.writer.equals(node.writerKey)
+  const self = e.writer.equals(chain.writerKey)
   const { c } = ctx.out
   await ctx.out.emit({ ...entryJson(e), hash: e.hash, self }, () => {
     const rows: Array<[string, string]> = [

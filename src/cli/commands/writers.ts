@@ -22,8 +22,8 @@ export interface WritersListArgs {
 
 /** Add a writer (an indexer with --indexer). Effective once the MEMBERSHIP entry is final. */
 export async function writersAdd (ctx: Context, args: WriterChangeArgs): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  const r = await node.addWriter(args.key, { indexer: args.indexer })
+  const chain = await ctx.chain(args.chain)
+  const r = await chain.addWriter(args.key, { indexer: args.indexer })
   const key = formatKey(args.key)
   await ctx.out.emit({ op: 'add', key, indexer: args.indexer, length: r.length, finalLength: r.finalLength }, () => [])
   ctx.out.info(`added ${args.indexer ? 'indexer' : 'writer'} ${key}` + ctx.out.ce.dim(r.finalLength === r.length ? '' : ' (effective once final)'))
@@ -31,8 +31,8 @@ export async function writersAdd (ctx: Context, args: WriterChangeArgs): Promise
 
 /** Remove a writer. Its entries after the removal's position are no longer ordered. */
 export async function writersRemove (ctx: Context, args: WriterChangeArgs): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  const r = await node.removeWriter(args.key)
+  const chain = await ctx.chain(args.chain)
+  const r = await chain.removeWriter(args.key)
   const key = formatKey(args.key)
   await ctx.out.emit({ op: 'remove', key, length: r.length, finalLength: r.finalLength }, () => [])
   ctx.out.info(`removed writer ${key}` + ctx.out.ce.dim(r.finalLength === r.length ? '' : ' (effective once final)'))
@@ -40,8 +40,8 @@ export async function writersRemove (ctx: Context, args: WriterChangeArgs): Prom
 
 /** List the writers: key, role, blocks known and final, flags. */
 export async function writersList (ctx: Context, args: WritersListArgs): Promise<void> {
-  const { node } = await ctx.openChain(args.chain)
-  for (const w of node.status().writers) {
+  const chain = await ctx.chain(args.chain)
+  for (const w of (await chain.status()).writers) {
     if (ctx.out.broken) break
     await ctx.out.emit(w, () => writerLine(w, ctx.out.c))
   }
