@@ -319,6 +319,8 @@ export class ChainNode extends ReadyResource {
         this.ingestAgain = false
         await this.ingestOnce()
       } while (this.ingestAgain && this.closing === null)
+      // a joiner learns the chain's name once the genesis block arrives
+      if (!this.nameLoaded && this.closing === null) await this.loadName()
     } catch (e) {
       if (this.closing === null && !isFeedchainError(e, 'CLOSED')) this.warn('ingest failed: ' + (e instanceof Error ? e.message : String(e)))
     } finally {
@@ -468,9 +470,11 @@ export class ChainNode extends ReadyResource {
     this.emit('warning', msg)
   }
 
+  private nameLoaded = false
   private async loadName (): Promise<void> {
     const g = this.feeds.get(toHex(this.key))
     if (g === undefined || g.available === 0) return
+    this.nameLoaded = true
     const b = await g.core.get(0, { wait: false })
     if (b === null) return
     const d = decodeBlock(b)

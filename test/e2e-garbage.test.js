@@ -30,7 +30,7 @@ swarm.on('connection', (conn) => {
     for (let i = 0; i < 8; i++) conn.write(crypto.randomBytes(1 + crypto.randomInt(200)))
   }, 5)
   // a daemon sends its handshake at once: a connection with nothing from it after 1 s is a dead
-  // half (see DEAD_CONNECTION_MS in src/daemon/net-config.ts); drop it and redial
+  // half (see deadConnectionTimeout in src/net/network.ts); drop it and redial
   const dead = setTimeout(() => { if (conn.rawBytesRead === 0) conn.destroy() }, 1000)
   conn.on('close', () => { clearInterval(timer); clearTimeout(dead) })
 })

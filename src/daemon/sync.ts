@@ -64,7 +64,7 @@ export function sample (node: ChainNode, network: Network | null, now = Date.now
     if (best >= 0) unsent = Math.max(0, own.length - best)
     parts.push(`u${best}`)
   }
-  // a connection that never received a byte is a dead half (see DEAD_CONNECTION_MS): not a peer to trust
+  // a connection that never received a byte is a dead half (see deadConnectionTimeout in src/net/network.ts): not a peer to trust
   const settledPeers = s.peers.filter((p) => now - p.connectedAt >= settle && p.bytesIn > 0).length
   parts.push(`p${s.peers.length}/${settledPeers}`)
   return {

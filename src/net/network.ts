@@ -36,6 +36,11 @@ export interface NetworkOptions {
   maxPeers?: number | undefined
   /** A connection must open the feedchain handshake and share a topic within this time (default 10 000). */
   handshakeTimeout?: number | undefined
+  /**
+   * A connection that has received no byte at all this long after opening is closed as lost
+   * (no strike; discovery is refreshed), ms, plus up to 50 % jitter (default 2 500).
+   */
+  deadConnectionTimeout?: number | undefined
   /** Protocol faults (garbage that does not decode, no handshake) before a peer is banned (default 2). */
   maxStrikes?: number | undefined
   /**
@@ -171,6 +176,7 @@ export class Network extends ReadyResource {
   readonly #opts: NetworkOptions
   readonly #dhtOptions: DhtOptions
   readonly #handshakeTimeout: number
+  readonly #deadConnection: number
   readonly #maxStrikes: number
   readonly #banGrace: number
   readonly #refreshMin: number
@@ -196,6 +202,7 @@ export class Network extends ReadyResource {
     this.#dhtOptions = opts.dht === undefined ? resolveDhtOptions(opts) : {}
     this.keyPair = opts.keyPair ?? HyperDHT.keyPair()
     this.#handshakeTimeout = positive(opts.handshakeTimeout, 10_000, 'handshakeTimeout')
+    this.#deadConnection = positive(opts.deadConnectionTimeout, 2_500, 'deadConnectionTimeout')
     this.#maxStrikes = positive(opts.maxStrikes, 2, 'maxStrikes')
     this.#banGrace = positive(opts.banGrace, 1_000, 'banGrace', true)
     this.#refreshMin = positive(opts.refreshMin, 1_000, 'refreshMin')
@@ -443,6 +450,11 @@ export class Network extends ReadyResource {
       })
     }
     s.timer = setTimeout(() => this.#onHandshakeTimeout(s), this.#handshakeTimeout)
+    // a connection that receives nothing at all is dead long before the handshake deadline;
+    // jitter so two peers do not redial each other in lockstep
+    const dead = setTimeout(() => { if (!s.closed && this.#bytesRead(s) === 0) s.conn.destroy() }, this.#deadConnection * (1 + Math.random() / 2))
+    dead.unref()
+    conn.once('close', () => clearTimeout(dead))
 
     if (isNew) this.emit('peer-add', this.#row(s))
     this.emit('connection', conn, this.#row(s))
@@ -491,7 +503,12 @@ export class Network extends ReadyResource {
   #onHandshakeTimeout (s: ConnState): void {
     s.timer = null
     if (s.closed || this.closing !== null) return
-    if (!s.helloed) {
+    if (!s.helloed && this.#bytesRead(s) === 0) {
+      // nothing ever arrived: the remote half of this connection does not exist (Hyperswarm keeps
+      // a different half on each side when two peers dial each other at once). Not a fault of
+      // the peer: close it as lost, which refreshes discovery and dials again.
+      s.conn.destroy()
+    } else if (!s.helloed) {
       this.stats.handshakeTimeouts++
       this.#strike(s.key, `no feedchain handshake within ${this.#handshakeTimeout} ms`)
     } else if (s.shared.size === 0) {
@@ -527,6 +544,16 @@ export class Network extends ReadyResource {
       this.emit('peer-remove', this.#row(s))
     }
     this.#queueUpdate()
+  }
+
+  /**
+   * Bytes that arrived on a connection at any layer: decrypted frames, or (for garbage that
+   * stalls the framing) bytes on the underlying UDX stream. 0 means the remote half is gone.
+   */
+  #bytesRead (s: ConnState): number {
+    const frames = typeof s.conn.rawBytesRead === 'number' ? s.conn.rawBytesRead : s.bytesIn
+    const udx = (s.conn as unknown as { rawStream?: { bytesReceived?: unknown } | null }).rawStream?.bytesReceived
+    return Math.max(frames, typeof udx === 'number' ? udx : 0)
   }
 
   /** Close one connection on purpose (not a loss: no reconnect refresh for it). */
