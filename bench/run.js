@@ -19,7 +19,9 @@ import { fmt, fmtMs, fmtRatio } from './lib/timing.js'
 const BENCHES = {
   'chain-engine': 'chain-engine.js',
   append: 'append.js',
-  reconcile: 'reconcile.js'
+  reconcile: 'reconcile.js',
+  finality: 'finality.js',
+  'catch-up': 'catch-up.js'
 }
 
 function usage () {
