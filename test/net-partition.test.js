@@ -117,7 +117,8 @@ test('a lonely node keeps refreshing discovery until a peer appears, then stops'
   const testnet = await createTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
-  const a = await createNetwork(t, testnet, storeA, { refreshMin: 100, refreshMax: 400 })
+  // settleTime 1: no refreshing after the join for its own sake, only while alone
+  const a = await createNetwork(t, testnet, storeA, { refreshMin: 100, refreshMax: 400, settleTime: 1 })
   const core = await writerCore(storeA, 2)
   await a.join(core.discoveryKey)
   // nobody else on the topic: refreshes keep coming (bounded by refreshMin/refreshMax)
@@ -129,4 +130,20 @@ test('a lonely node keeps refreshing discovery until a peer appears, then stops'
   await waitFor([a], () => a.peers().length === 1 && a.topics()[0].peers === 1 && !a.topics()[0].refreshing, { what: 'A sees B, refreshing off' })
   t.alike(a.topics().map(({ peers, lost, refreshing }) => ({ peers, lost, refreshing })), [{ peers: 1, lost: 0, refreshing: false }],
     `refreshing stopped once a peer is connected (after ${a.stats.refreshes} refreshes)`)
+})
+
+test('after joining, discovery keeps refreshing for settleTime even with peers, then stops', async (t) => {
+  const testnet = await createTestnet(t)
+  const storeA = createStore(t)
+  const storeB = createStore(t)
+  const a = await createNetwork(t, testnet, storeA, { refreshMin: 100, refreshMax: 200, settleTime: 1500 })
+  const b = await createNetwork(t, testnet, storeB, { settleTime: 1 })
+  const core = await writerCore(storeA, 1)
+  await a.join(core.discoveryKey)
+  await b.join(core.discoveryKey)
+  await waitFor([a], () => a.peers().length === 1, { what: 'A sees B' })
+  const before = a.stats.refreshes
+  await waitFor([a], () => a.stats.refreshes >= before + 2, { events: ['refresh'], what: 'refreshes while settling' })
+  await waitFor([a], () => !a.topics()[0].refreshing, { ms: 5000, what: 'settled' })
+  t.pass(`${a.stats.refreshes} refreshes, then settled with ${a.topics()[0].peers} peer`)
 })

@@ -41,6 +41,12 @@ export interface NetworkOptions {
    * (no strike; discovery is refreshed), ms, plus up to 50 % jitter (default 2 500).
    */
   deadConnectionTimeout?: number | undefined
+  /**
+   * For this long after joining a topic, discovery keeps refreshing (with the same back-off)
+   * even while peers are connected, so peers that joined at the same moment find each other, ms
+   * (default 30 000).
+   */
+  settleTime?: number | undefined
   /** Protocol faults (garbage that does not decode, no handshake) before a peer is banned (default 2). */
   maxStrikes?: number | undefined
   /**
@@ -147,6 +153,8 @@ interface TopicState {
   inflight: number
   delay: number
   lastRefresh: number
+  /** when this node joined the topic (ms): discovery keeps refreshing for a while after */
+  joinedAt: number
 }
 
 interface Tracked {
@@ -177,6 +185,7 @@ export class Network extends ReadyResource {
   readonly #dhtOptions: DhtOptions
   readonly #handshakeTimeout: number
   readonly #deadConnection: number
+  readonly #settle: number
   readonly #maxStrikes: number
   readonly #banGrace: number
   readonly #refreshMin: number
@@ -203,6 +212,7 @@ export class Network extends ReadyResource {
     this.keyPair = opts.keyPair ?? HyperDHT.keyPair()
     this.#handshakeTimeout = positive(opts.handshakeTimeout, 10_000, 'handshakeTimeout')
     this.#deadConnection = positive(opts.deadConnectionTimeout, 2_500, 'deadConnectionTimeout')
+    this.#settle = positive(opts.settleTime, 30_000, 'settleTime')
     this.#maxStrikes = positive(opts.maxStrikes, 2, 'maxStrikes')
     this.#banGrace = positive(opts.banGrace, 1_000, 'banGrace', true)
     this.#refreshMin = positive(opts.refreshMin, 1_000, 'refreshMin')
@@ -267,7 +277,7 @@ export class Network extends ReadyResource {
     let topic = this.#topics.get(hex)
     if (topic === undefined) {
       const discovery = swarm.join(key, { server: true, client: true })
-      topic = { key, hex, discovery, lost: new Map(), timer: null, inflight: 0, delay: this.#refreshMin, lastRefresh: Date.now() }
+      topic = { key, hex, discovery, lost: new Map(), timer: null, inflight: 0, delay: this.#refreshMin, lastRefresh: Date.now(), joinedAt: Date.now() }
       this.#topics.set(hex, topic)
       this.#topicsChanged()
       this.#scheduleRefresh(topic, false)
@@ -619,7 +629,9 @@ export class Network extends ReadyResource {
   #needsRefresh (t: TopicState): boolean {
     const now = Date.now()
     for (const [hex, at] of t.lost) if (now - at > this.#lostPeerTtl) t.lost.delete(hex)
-    return t.lost.size > 0 || this.#peerCount(t.hex) === 0
+    // peers that joined at the same moment as this node can miss each other's announce even
+    // when both already have other peers: keep looking for a while after joining
+    return t.lost.size > 0 || this.#peerCount(t.hex) === 0 || now - t.joinedAt < this.#settle
   }
 
   /**
