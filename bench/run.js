@@ -21,7 +21,9 @@ const BENCHES = {
   append: 'append.js',
   reconcile: 'reconcile.js',
   finality: 'finality.js',
-  'catch-up': 'catch-up.js'
+  'catch-up': 'catch-up.js',
+  'swarm-download': 'swarm-download.js',
+  transfer: 'transfer.js'
 }
 
 function usage () {

@@ -25,6 +25,9 @@ import { showCommand } from './commands/show.js'
 import { statusCommand } from './commands/status.js'
 import { syncCommand } from './commands/sync.js'
 import { writersCommand } from './commands/writers.js'
+import { sendCommand } from './commands/send.js'
+import { filesCommand } from './commands/files.js'
+import { getCommand } from './commands/get.js'
 
 /**
  * Every command, in the order the overview lists them. A new command is one file under
@@ -32,6 +35,7 @@ import { writersCommand } from './commands/writers.js'
  */
 export const COMMANDS: AnyCommand[] = [
   initCommand, joinCommand, shareCommand, appendCommand, logCommand, showCommand, statusCommand, writersCommand,
+  sendCommand, filesCommand, getCommand,
   syncCommand, daemonCommand,
 ]
 

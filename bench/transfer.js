@@ -1,0 +1,455 @@
+// `transfer`: one large file from one process to another over a local HyperDHT testnet bound to
+// 127.0.0.1 (never anything outside 127.0.0.0/8). Every side runs in its own worker process
+// (lib/proc.js), fresh for each mode, so its peak RSS is its own.
+//
+// Modes, all in this run, on the same file (random bytes):
+//   raw        the transport ceiling: a Hyperswarm connection (UDX + @hyperswarm/secret-stream,
+//              what hypercore replicates over) between two processes; the sender pushes the file's
+//              bytes, the receiver counts them. Time: sender's first write -> receiver's last byte.
+//   feedchain  ChainFiles.send on the sender (timed apart: "send MB/s"), then ChainFiles.get on
+//              the receiver once the FILE entry has synced: download from the seeder, write to a
+//              temporary file while hashing, fsync, verify, rename. Time: get() call -> return.
+//   hyperdrive Hyperdrive 13 (same hypercore 11.37.1): drive.put by stream on the sender; the
+//              receiver pipes drive.createReadStream('/file') into a file. Time: first read -> file closed.
+//   hypercore  (BENCH_TRANSFER_HYPERCORE=1) plain Hypercore replication of the file in 64 KiB and
+//              1 MiB blocks, core.download().done(), nothing written out: the block-size measurement.
+// Report: MB/s (1 MB = 10^6 bytes) and the peak RSS (MB) of each side; ratios against
+// Hyperdrive (target >= 2x) and raw (target >= 50%, aim 80%); peak RSS <= 200 MB each side.
+//
+// Env: BENCH_TRANSFER_MB (1024: file size, MiB), BENCH_TRANSFER_BLOCK_KB (ChainFiles block size,
+//      default: the library's), BENCH_TRANSFER_MODES (raw,feedchain,hyperdrive[,hypercore]),
+//      BENCH_TRANSFER_HYPERCORE (0; 1 adds the hypercore modes), BENCH_TRANSFER_HYPERCORE_BLOCKS_KB
+//      (64,1024), BENCH_TRANSFER_TIMEOUT_MS (600,000 per mode), BENCH_TRANSFER_SETUP_TIMEOUT_MS
+//      (120,000 per setup step), BENCH_WRITE_BUFFER_MB (unset: the product's storage, src/storage.ts;
+//      N: a Corestore whose RocksDB memtable is N MiB, to measure a storage setting), BENCH_TMPDIR.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { envInt, envFlag } from './lib/env.js'
+import { fmt, fmtMs } from './lib/timing.js'
+import { tmpDir, removeTmpDir } from './lib/tmp.js'
+import { printTable } from './lib/table.js'
+import { emitResult } from './lib/result.js'
+import { isMain } from './lib/main.js'
+import { loadFeedchain } from './lib/feedchain.js'
+import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
+
+const MB = 1e6
+const MiB = 1024 * 1024
+const SIZE_MIB = Math.max(1, envInt('BENCH_TRANSFER_MB', 1024))
+const BLOCK_KB = envInt('BENCH_TRANSFER_BLOCK_KB', 0)
+const TIMEOUT_MS = envInt('BENCH_TRANSFER_TIMEOUT_MS', 600_000)
+/** Deadline of each setup step (connecting, the FILE entry arriving), ms. */
+const SETUP_MS = envInt('BENCH_TRANSFER_SETUP_TIMEOUT_MS', 120_000)
+const HC_BLOCKS = (process.env.BENCH_TRANSFER_HYPERCORE_BLOCKS_KB || '64,1024').split(',').map((s) => Number(s.trim()) * 1024).filter((n) => n > 0)
+const MODES = (process.env.BENCH_TRANSFER_MODES || ('raw,feedchain,hyperdrive' + (envFlag('BENCH_TRANSFER_HYPERCORE') ? ',hypercore' : ''))).split(',').map((s) => s.trim()).filter(Boolean)
+const TARGET_VS_HYPERDRIVE = 2
+const TARGET_VS_RAW = 0.5
+const TARGET_RSS_MB = 200
+/** Network settings for benchmarks: fast rediscovery on a testnet (product defaults suit the public DHT). */
+export const FAST_NET = { refreshMin: 250, refreshMax: 2000, handshakeTimeout: 5000, banGrace: 300 }
+
+// ------------------------------------------------------------------ shared helpers
+
+/** Throw unless every bootstrap node is on 127.0.0.0/8 (the benchmarks' network rule). */
+export function assertLoopback (bootstrap) {
+  const hosts = typeof bootstrap === 'string' ? bootstrap.split(',').map((s) => s.slice(0, s.lastIndexOf(':'))) : bootstrap.map((n) => n.host)
+  if (!hosts.length || !hosts.every((h) => /^127\.\d+\.\d+\.\d+$/.test(h))) throw new Error(`refusing a bootstrap outside 127.0.0.0/8: ${JSON.stringify(bootstrap)}`)
+}
+
+/** Write `mib` MiB of random bytes to `file` (each MiB distinct), return its path. */
+export async function makeFile (file, mib) {
+  const out = fs.createWriteStream(file)
+  const base = crypto.randomBytes(MiB)
+  for (let i = 0; i < mib; i++) {
+    const chunk = Buffer.from(base)
+    chunk.writeUInt32BE(i, 0)
+    crypto.randomFillSync(chunk, 4, 4096) // enough entropy per MiB that nothing compresses or dedups
+    if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve))
+  }
+  await new Promise((resolve, reject) => out.end((e) => e ? reject(e) : resolve()))
+  return file
+}
+
+/** Resolve when `check()` is truthy, re-checking on `event` of `emitter` (and a slow poll); reject after ms. */
+export function until (check, emitters, ms, what, event = 'update') {
+  return new Promise((resolve, reject) => {
+    let done = false
+    const finish = (e, v) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      for (const em of emitters) em.off(event, run)
+      if (e) reject(e)
+      else resolve(v)
+    }
+    const run = async () => {
+      if (done) return
+      try {
+        const v = await check()
+        if (v) finish(null, v)
+      } catch (e) { finish(e) }
+    }
+    const timer = setTimeout(() => finish(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+    const poll = setInterval(run, 250) // safety net for state that changes without an event
+    for (const em of emitters) em.on(event, run)
+    run()
+  })
+}
+
+/**
+ * A Corestore on `dir`. With BENCH_WRITE_BUFFER_MB set, its RocksDB memtable is that size instead
+ * of hypercore-storage's 64 MiB (two of them may be in memory while one flushes).
+ */
+export async function openStore (dir) {
+  const { default: Corestore } = await import('corestore')
+  const mb = envInt('BENCH_WRITE_BUFFER_MB', 0)
+  if (mb === 0) return new Corestore(dir)
+  const { default: Hypercore } = await import('hypercore')
+  return new Corestore(Hypercore.defaultStorage(dir, { writeBufferSize: mb * MiB }))
+}
+
+/** Peak RSS of this process so far, MB (10^6 bytes). */
+export function peakRssMB () {
+  return (process.resourceUsage().maxRSS * 1024) / MB
+}
+
+/**
+ * Open a feedchain peer in this (worker) process: Corestore + Network on the testnet +
+ * ChainNode + ChainFiles. Returns { store, network, node, files, close() }.
+ */
+export async function openFeedchainPeer ({ dir, bootstrap, key = null, blockSize = 0, netOpts = {}, filesOpts = {} }) {
+  assertLoopback(bootstrap)
+  const { ChainNode, Network, Storage } = await loadFeedchain()
+  const { ChainFiles } = await import(new URL('../dist/files/chain-files.js', import.meta.url))
+  // the product's storage (src/storage.ts), unless BENCH_WRITE_BUFFER_MB asks for another memtable size
+  const storage = envInt('BENCH_WRITE_BUFFER_MB', 0) === 0 ? await Storage.open(dir, { create: true }) : null
+  const store = storage !== null ? storage.store : await openStore(dir)
+  const network = new Network(store, { bootstrap, host: '127.0.0.1', ...FAST_NET, ...netOpts })
+  await network.ready()
+  const node = new ChainNode(store, key ? { key: Buffer.from(key, 'hex'), network } : { network })
+  await node.ready()
+  const files = new ChainFiles(node, { network, ...(blockSize ? { blockSize } : {}), ...filesOpts })
+  await files.ready()
+  return {
+    store,
+    network,
+    node,
+    files,
+    async close () {
+      await files.close().catch(() => {})
+      await node.close().catch(() => {})
+      await network.close().catch(() => {})
+      if (storage !== null) await storage.close().catch(() => {})
+      else await store.close().catch(() => {})
+    }
+  }
+}
+
+// ------------------------------------------------------------------ worker
+
+async function worker () {
+  let peer = null // feedchain
+  let store = null
+  let network = null
+  let swarm = null
+  let drive = null
+  let core = null
+  const cleanup = []
+
+  const openStoreNet = async (m) => {
+    assertLoopback(m.bootstrap)
+    const { Network } = await loadFeedchain()
+    store = await openStore(m.dir)
+    network = new Network(store, { bootstrap: m.bootstrap, host: '127.0.0.1', ...FAST_NET })
+    await network.ready()
+  }
+
+  const reply = workerChannel({
+    // ---- feedchain
+    async 'fc-open' (m) {
+      peer = await openFeedchainPeer({ dir: m.dir, bootstrap: m.bootstrap, key: m.key, blockSize: m.blockSize })
+      reply({ type: 'opened', key: peer.node.key.toString('hex') })
+    },
+    async 'fc-send' (m) {
+      const t0 = clock()
+      const info = await peer.files.send(m.file)
+      const t1 = clock()
+      reply({ type: 'sent', id: info.id, ms: t1 - t0, bytes: info.size, blocks: info.blockLength, rss: peakRssMB() })
+    },
+    async 'fc-get' (m) {
+      // wait for the FILE entry (the chain syncs first), then time the download alone
+      await until(async () => (await peer.files.list()).some((f) => f.id === m.id), [peer.node], m.timeoutMs, 'the FILE entry')
+      const t0 = clock()
+      const r = await peer.files.get(m.id, { output: m.out })
+      const t1 = clock()
+      reply({ type: 'got', ms: t1 - t0, downloaded: r.downloaded, sources: r.sources, size: fs.statSync(m.out).size })
+    },
+
+    // ---- raw secret-stream
+    async 'raw-open' (m) {
+      assertLoopback(m.bootstrap)
+      const { default: Hyperswarm } = await import('hyperswarm')
+      const { default: HyperDHT } = await import('hyperdht')
+      swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: m.bootstrap.split(','), host: '127.0.0.1' }) })
+      const topic = Buffer.from(m.topic, 'hex')
+      let conn = null
+      swarm.on('connection', (c) => {
+        c.on('error', () => {})
+        if (conn === null) { conn = c; swarm.emit('update') }
+      })
+      const discovery = swarm.join(topic, { server: true, client: true })
+      await discovery.flushed()
+      reply({ type: 'joined' })
+      // the peer may have announced after our lookup: look up again until connected
+      const refresher = setInterval(() => { if (conn === null) discovery.refresh().catch(() => {}) }, 1000)
+      try {
+        await until(() => conn !== null, [swarm], m.timeoutMs, 'a raw connection')
+      } finally {
+        clearInterval(refresher)
+      }
+      swarm.conn = conn
+      if (m.role === 'recv') {
+        let got = 0
+        let first = 0
+        conn.on('data', (d) => {
+          if (got === 0) first = clock()
+          got += d.byteLength
+          if (got >= m.size) reply({ type: 'received', bytes: got, first, last: clock(), rss: peakRssMB() })
+        })
+      }
+      reply({ type: 'connected' })
+    },
+    async 'raw-push' (m) {
+      const conn = swarm.conn
+      const t0 = clock()
+      for await (const chunk of fs.createReadStream(m.file, { highWaterMark: MiB })) {
+        if (!conn.write(chunk)) await new Promise((resolve) => conn.once('drain', resolve))
+      }
+      reply({ type: 'pushed', t0, rss: peakRssMB() })
+    },
+
+    // ---- hyperdrive
+    async 'hd-open' (m) {
+      await openStoreNet(m)
+      const { default: Hyperdrive } = await import('hyperdrive')
+      drive = new Hyperdrive(store, m.key ? Buffer.from(m.key, 'hex') : undefined)
+      await drive.ready()
+      await network.join(drive.discoveryKey)
+      reply({ type: 'opened', key: drive.key.toString('hex') })
+    },
+    async 'hd-put' (m) {
+      const t0 = clock()
+      await pipeline(fs.createReadStream(m.file, { highWaterMark: MiB }), drive.createWriteStream('/file'))
+      reply({ type: 'sent', ms: clock() - t0 })
+    },
+    async 'hd-get' (m) {
+      await until(async () => {
+        await drive.update({ wait: true }).catch(() => {})
+        return (await drive.entry('/file', { wait: true, timeout: 3000 }).catch(() => null)) !== null
+      }, [drive.core], m.timeoutMs, 'the drive entry', 'append')
+      const t0 = clock()
+      await pipeline(drive.createReadStream('/file'), fs.createWriteStream(m.out))
+      const t1 = clock()
+      reply({ type: 'got', ms: t1 - t0, size: fs.statSync(m.out).size })
+    },
+
+    // ---- plain hypercore
+    async 'hc-open' (m) {
+      await openStoreNet(m)
+      core = m.key ? store.get({ key: Buffer.from(m.key, 'hex') }) : store.get({ name: 'bench-file' })
+      await core.ready()
+      network.trackCore(core)
+      await network.join(core.discoveryKey)
+      reply({ type: 'opened', key: core.key.toString('hex') })
+    },
+    async 'hc-put' (m) {
+      let batch = []
+      let bytes = 0
+      for await (const chunk of fs.createReadStream(m.file, { highWaterMark: m.blockSize })) {
+        batch.push(chunk)
+        bytes += chunk.byteLength
+        if (bytes >= 16 * MiB) { await core.append(batch); batch = []; bytes = 0 }
+      }
+      if (batch.length) await core.append(batch)
+      reply({ type: 'sent', length: core.length })
+    },
+    async 'hc-get' (m) {
+      await until(async () => { await core.update({ wait: false }).catch(() => {}); return core.length >= m.length }, [core], m.timeoutMs, 'the core length', 'append')
+      const t0 = clock()
+      const range = core.download({ start: 0, end: m.length })
+      await range.done()
+      reply({ type: 'got', ms: clock() - t0 })
+    },
+
+    rss () { reply({ type: 'rss', peak: peakRssMB(), now: process.memoryUsage().rss / MB }) },
+    async close () {
+      for (const c of cleanup) await c().catch(() => {})
+      if (peer) await peer.close()
+      if (drive) await drive.close().catch(() => {})
+      if (core) await core.close().catch(() => {})
+      if (network) await network.close().catch(() => {})
+      if (store) await store.close().catch(() => {})
+      if (swarm) await swarm.destroy().catch(() => {})
+    }
+  })
+}
+
+// ------------------------------------------------------------------ parent
+
+async function pair (label) {
+  return [spawnWorker('transfer.js', { name: `${label}-send` }), spawnWorker('transfer.js', { name: `${label}-recv` })]
+}
+
+async function runRaw (ctx) {
+  const [s, r] = await pair('raw')
+  try {
+    const topic = crypto.randomBytes(32).toString('hex')
+    const base = { bootstrap: ctx.bootstrap, topic, size: ctx.size, timeoutMs: SETUP_MS }
+    s.send({ type: 'raw-open', role: 'send', ...base })
+    r.send({ type: 'raw-open', role: 'recv', ...base })
+    await Promise.all([s.next('connected', { timeoutMs: TIMEOUT_MS }), r.next('connected', { timeoutMs: TIMEOUT_MS })])
+    s.send({ type: 'raw-push', file: ctx.file })
+    const got = await r.next('received', { timeoutMs: TIMEOUT_MS })
+    const pushed = await s.next('pushed', { timeoutMs: TIMEOUT_MS })
+    const ms = got.last - pushed.t0
+    return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss }
+  } finally {
+    await stopWorkers([s, r])
+  }
+}
+
+async function rssOf (w) {
+  w.send({ type: 'rss' })
+  return (await w.next('rss', { timeoutMs: 30_000 })).peak
+}
+
+async function runFeedchain (ctx) {
+  const [s, r] = await pair('fc')
+  const dirs = [tmpDir('fc-send'), tmpDir('fc-recv')]
+  try {
+    const blockSize = BLOCK_KB ? BLOCK_KB * 1024 : 0
+    s.send({ type: 'fc-open', dir: dirs[0], bootstrap: ctx.bootstrap, blockSize })
+    const { key } = await s.next('opened', { timeoutMs: TIMEOUT_MS })
+    s.send({ type: 'fc-send', file: ctx.file })
+    const sent = await s.next('sent', { timeoutMs: TIMEOUT_MS })
+    r.send({ type: 'fc-open', dir: dirs[1], bootstrap: ctx.bootstrap, key })
+    await r.next('opened', { timeoutMs: TIMEOUT_MS })
+    const out = path.join(dirs[1], 'out.bin')
+    r.send({ type: 'fc-get', id: sent.id, out, timeoutMs: SETUP_MS })
+    const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    if (got.size !== ctx.size) throw new Error(`feedchain: received ${got.size} bytes, expected ${ctx.size}`)
+    const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
+    return {
+      mode: `feedchain (${fmt(sent.bytes / sent.blocks / 1024)} KiB blocks)`,
+      ms: got.ms,
+      mbs: ctx.size / MB / (got.ms / 1000),
+      sendMbs: ctx.size / MB / (sent.ms / 1000),
+      sendRss,
+      recvRss,
+      note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified`
+    }
+  } finally {
+    await stopWorkers([s, r])
+    for (const d of dirs) removeTmpDir(d)
+  }
+}
+
+async function runHyperdrive (ctx) {
+  const [s, r] = await pair('hd')
+  const dirs = [tmpDir('hd-send'), tmpDir('hd-recv')]
+  try {
+    s.send({ type: 'hd-open', dir: dirs[0], bootstrap: ctx.bootstrap })
+    const { key } = await s.next('opened', { timeoutMs: TIMEOUT_MS })
+    s.send({ type: 'hd-put', file: ctx.file })
+    const sent = await s.next('sent', { timeoutMs: TIMEOUT_MS })
+    r.send({ type: 'hd-open', dir: dirs[1], bootstrap: ctx.bootstrap, key })
+    await r.next('opened', { timeoutMs: TIMEOUT_MS })
+    const out = path.join(dirs[1], 'out.bin')
+    r.send({ type: 'hd-get', out, timeoutMs: SETUP_MS })
+    const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    if (got.size !== ctx.size) throw new Error(`hyperdrive: received ${got.size} bytes, expected ${ctx.size}`)
+    const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
+    return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
+  } finally {
+    await stopWorkers([s, r])
+    for (const d of dirs) removeTmpDir(d)
+  }
+}
+
+async function runHypercore (ctx, blockSize) {
+  const [s, r] = await pair(`hc${blockSize / 1024}k`)
+  const dirs = [tmpDir('hc-send'), tmpDir('hc-recv')]
+  try {
+    s.send({ type: 'hc-open', dir: dirs[0], bootstrap: ctx.bootstrap })
+    const { key } = await s.next('opened', { timeoutMs: TIMEOUT_MS })
+    s.send({ type: 'hc-put', file: ctx.file, blockSize })
+    const { length } = await s.next('sent', { timeoutMs: TIMEOUT_MS })
+    r.send({ type: 'hc-open', dir: dirs[1], bootstrap: ctx.bootstrap, key })
+    await r.next('opened', { timeoutMs: TIMEOUT_MS })
+    r.send({ type: 'hc-get', length, timeoutMs: SETUP_MS })
+    const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
+    return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, note: 'replication only, nothing written out' }
+  } finally {
+    await stopWorkers([s, r])
+    for (const d of dirs) removeTmpDir(d)
+  }
+}
+
+async function main () {
+  guardProcesses()
+  const { createLocalTestnet } = await loadFeedchain()
+  const testnet = await createLocalTestnet(3)
+  assertLoopback(testnet.bootstrap)
+  const fileDir = tmpDir('transfer-file')
+  const results = []
+  try {
+    const file = await makeFile(path.join(fileDir, 'file.bin'), SIZE_MIB)
+    const ctx = { file, size: SIZE_MIB * MiB, bootstrap: testnet.bootstrapString }
+    console.log(`transfer: ${SIZE_MIB} MiB file, modes ${MODES.join(', ')}, testnet ${testnet.bootstrapString}`)
+    for (const mode of MODES) {
+      const t0 = clock()
+      if (mode === 'raw') results.push(await runRaw(ctx))
+      else if (mode === 'feedchain') results.push(await runFeedchain(ctx))
+      else if (mode === 'hyperdrive') results.push(await runHyperdrive(ctx))
+      else if (mode === 'hypercore') for (const bs of HC_BLOCKS) results.push(await runHypercore(ctx, bs))
+      else throw new Error(`unknown mode ${mode}`)
+      console.log(`  ${mode} done in ${fmtMs(clock() - t0)}`)
+    }
+  } finally {
+    await testnet.destroy()
+    removeTmpDir(fileDir)
+  }
+
+  printTable(`\ntransfer of ${SIZE_MIB} MiB between two processes (loopback testnet)`, [
+    { key: 'mode', title: 'mode', align: 'left' },
+    { key: 'mbs', title: 'MB/s' },
+    { key: 'time', title: 'time' },
+    { key: 'send', title: 'sender peak RSS MB' },
+    { key: 'recv', title: 'receiver peak RSS MB' },
+    { key: 'note', title: 'note', align: 'left' }
+  ], results.map((r) => ({ mode: r.mode, mbs: fmt(r.mbs, 1), time: fmtMs(r.ms), send: fmt(r.sendRss), recv: fmt(r.recvRss), note: r.note || '' })))
+
+  const fc = results.find((r) => r.mode.startsWith('feedchain'))
+  const raw = results.find((r) => r.mode.startsWith('raw'))
+  const hd = results.find((r) => r.mode.startsWith('hyperdrive'))
+  const rows = []
+  if (fc && hd) rows.push(row('transfer MB/s vs Hyperdrive', fc.mbs, hd.mbs, 'hyperdrive', 'MB/s', TARGET_VS_HYPERDRIVE, `>= ${TARGET_VS_HYPERDRIVE}x Hyperdrive`))
+  if (fc && raw) rows.push(row('transfer MB/s vs raw transport', fc.mbs, raw.mbs, 'raw secret-stream', 'MB/s', TARGET_VS_RAW, '>= 50% of raw (aim 80%)'))
+  if (fc) {
+    rows.push({ name: 'transfer sender peak RSS', feedchain: fc.sendRss, anchor: hd ? hd.sendRss : null, anchorName: hd ? 'hyperdrive' : null, unit: 'MB', ratio: null, target: `<= ${TARGET_RSS_MB} MB`, targetRatio: null, pass: fc.sendRss <= TARGET_RSS_MB })
+    rows.push({ name: 'transfer receiver peak RSS', feedchain: fc.recvRss, anchor: hd ? hd.recvRss : null, anchorName: hd ? 'hyperdrive' : null, unit: 'MB', ratio: null, target: `<= ${TARGET_RSS_MB} MB`, targetRatio: null, pass: fc.recvRss <= TARGET_RSS_MB })
+  }
+  emitResult({ bench: 'transfer', sizeMiB: SIZE_MIB, rows, results })
+}
+
+function row (name, value, anchor, anchorName, unit, targetRatio, target) {
+  const ratio = value / anchor
+  return { name, feedchain: value, anchor, anchorName, unit, ratio, target, targetRatio, pass: ratio >= targetRatio }
+}
+
+if (isWorker() && isMain(import.meta.url)) worker()
+else if (isMain(import.meta.url)) main().catch((e) => { console.error(e); process.exitCode = 1 })
