@@ -260,6 +260,41 @@ test('files: abort and timeout stop send and get cleanly', async (t) => {
   t.absent(fs.readdirSync(dir).some((f) => f.endsWith('.feedchain-partial')), 'no partial file left')
 })
 
+test('files: a get with some blocks stored and no peer left stops on timeout and on abort (no hang)', async (t) => {
+  const { a, b, link } = await pair(t)
+  const dir = tmpdir(t)
+  const info = await a.files.send(makeFile(path.join(dir, 'part.bin'), 1024 * 1024, { seed: 31 }))
+  await waitForFile(b, info.id)
+  // B stores the first few blocks, then loses its only peer
+  const ids = (await import('hypercore-id-encoding')).default
+  const core = b.store.get({ key: ids.decode(info.blobsKey) })
+  await core.ready()
+  await core.download({ start: info.blockOffset, end: info.blockOffset + 3 }).done()
+  await core.close()
+  link()
+  const { isFeedchainError } = await lib()
+  const out = path.join(dir, 'part-out.bin')
+  let started = Date.now()
+  try {
+    await b.files.get(info.id, { output: out, timeout: 300 })
+    t.fail('no timeout')
+  } catch (e) {
+    t.ok(isFeedchainError(e, 'TIMEOUT'), 'TIMEOUT with 3 of 16 blocks stored: ' + e.message)
+  }
+  t.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`)
+  const ctl = new AbortController()
+  started = Date.now()
+  try {
+    await b.files.get(info.id, { output: out, signal: ctl.signal, onProgress: (p) => { if (p.written > 0) ctl.abort() } })
+    t.fail('no abort')
+  } catch (e) {
+    t.ok(isFeedchainError(e, 'ABORTED'), 'ABORTED after writing the stored blocks')
+  }
+  t.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`)
+  t.absent(fs.existsSync(out), 'nothing under the target name')
+  t.absent(fs.readdirSync(dir).some((f) => f.endsWith('.feedchain-partial')), 'no partial file left')
+})
+
 test('files: a FILE entry whose hash does not match its bytes is never written out; an unevenly cut blob still assembles', async (t) => {
   const { a } = await pair(t)
   const { encodeFile, EntryType } = await import('../dist/feed/schema.js')

@@ -33,6 +33,8 @@ export interface AssembleOptions {
   byteLength: number
   /** the output file, open for reading and writing (w+), empty */
   handle: fs.promises.FileHandle
+  /** aborted: stop at once with its reason (the caller also closes `core`, failing pending gets) */
+  signal: AbortSignal
   /** called with a block's size after it is written */
   onWritten: (bytes: number) => void
   /** turn an error of the output file into the error to throw */
@@ -41,6 +43,7 @@ export interface AssembleOptions {
 
 /** Write the blob [start, start + length) into the file; returns its blake2b-256 hash. */
 export async function assemble (o: AssembleOptions): Promise<Buffer> {
+  o.signal.throwIfAborted()
   if (o.length === 0) return new FileHasher().digest()
   const first = await o.core.get(o.start)
   if (first === null) throw missing(o.start)
@@ -128,6 +131,10 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     if (failure === null) failure = e
     signal()
   }
+  // workers waiting for blocks to arrive wake up only through signal(): stopping must reach them
+  const onabort = (): void => { fail(o.signal.reason) }
+  o.signal.addEventListener('abort', onabort, { once: true })
+  if (o.signal.aborted) onabort()
 
   const place = async (index: number, block: Buffer): Promise<void> => {
     const k = index - start
@@ -199,7 +206,9 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     fail(e)
   } finally {
     core.off('download', ondownload)
+    o.signal.removeEventListener('abort', onabort)
   }
+  if (o.signal.aborted) throw o.signal.reason
   if (nonUniform) return null
   if (failure !== null) throw failure
   return hasher.digest()

@@ -514,18 +514,23 @@ export class ChainFiles extends ReadyResource {
     }
     session.on('download', ondownload)
 
+    // stopping (abort, idle timeout): close the session, which fails the gets waiting for blocks,
+    // and tell assemble, whose writers may be waiting for blocks to arrive
     let stop: Error | null = null
-    const onAbort = (): void => {
-      stop = abortError(opts.signal)
+    const stopper = new AbortController()
+    const halt = (e: Error): void => {
+      if (stop !== null) return
+      stop = e
+      stopper.abort(e)
       session.close().catch(() => {})
     }
+    const onAbort = (): void => { halt(abortError(opts.signal)) }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     const idle = opts.timeout === undefined
       ? null
       : setInterval(() => {
         if (Date.now() - lastBlockAt < opts.timeout!) return
-        stop = err('TIMEOUT', `no new block of ${file.name} for ${(opts.timeout! / 1000).toFixed(opts.timeout! < 10_000 ? 1 : 0)} s (${session.peers.length} peer${session.peers.length === 1 ? '' : 's'} connected, ${Math.floor(stored / Math.max(1, p.byteLength) * 100)}% stored); run get again to resume`)
-        session.close().catch(() => {})
+        halt(err('TIMEOUT', `no new block of ${file.name} for ${(opts.timeout! / 1000).toFixed(opts.timeout! < 10_000 ? 1 : 0)} s (${session.peers.length} peer${session.peers.length === 1 ? '' : 's'} connected, ${Math.floor(stored / Math.max(1, p.byteLength) * 100)}% stored); run get again to resume`))
       }, Math.min(1000, opts.timeout))
 
     let handle: fs.promises.FileHandle | null = null
@@ -545,6 +550,7 @@ export class ChainFiles extends ReadyResource {
         length: p.blockLength,
         byteLength: p.byteLength,
         handle,
+        signal: stopper.signal,
         onWritten: (bytes) => {
           written = Math.min(p.byteLength, written + bytes) // a blob cut unevenly is rewritten in order
           report(false)

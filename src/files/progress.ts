@@ -71,6 +71,7 @@ export class ProgressReporter {
   private last = 0
   private lastPhase: FilePhase | null = null
   private lastBytes = 0
+  private lastWritten = 0
   total: number | null
 
   /** `total`: the size in bytes, or null while unknown (set `total` once known). */
@@ -81,17 +82,19 @@ export class ProgressReporter {
 
   /**
    * Report; dropped when the previous report of the same phase is too recent, unless `force` or
-   * it is the first progress of the transfer (the first bytes show at once).
+   * it is the first progress of the transfer (the first bytes stored or written show at once).
    */
   report (state: { phase: FilePhase, bytes: number, peers?: number, sources?: number, written?: number }, force = false): void {
     const now = Date.now()
     this.meter.sample(state.bytes, now)
     if (this.fn === undefined) return
-    const first = this.lastBytes === 0 && state.bytes > 0
+    const written = state.written ?? state.bytes
+    const first = (this.lastBytes === 0 && state.bytes > 0) || (this.lastWritten === 0 && written > 0)
     if (!force && !first && state.phase === this.lastPhase && now - this.last < PROGRESS_INTERVAL_MS) return
     this.last = now
     this.lastPhase = state.phase
     this.lastBytes = state.bytes
+    this.lastWritten = written
     const rate = this.meter.rate()
     const total = this.total
     const left = total === null ? null : Math.max(0, total - state.bytes)

@@ -175,11 +175,13 @@ export function tamperOutgoing (network, marker = 'PAYLOAD-') {
     const write = conn.write
     conn.write = function (data, ...rest) {
       if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
-        const i = Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(needle)
-        if (i !== -1) {
-          data = Buffer.from(data) // copy: never touch the sender's own buffers
+        // every occurrence: Protomux can batch several messages (several blocks) into one write
+        let i = Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(needle)
+        if (i !== -1) data = Buffer.from(data) // copy: never touch the sender's own buffers
+        while (i !== -1) {
           data[i + needle.length - 1] ^= 0x55
           state.tampered++
+          i = data.indexOf(needle, i + needle.length)
         }
       }
       return write.call(this, data, ...rest)
