@@ -65,34 +65,7 @@ export async function openCore (store, key) {
   return core
 }
 
-/**
- * Wait until cond() is true, re-checking on the given events of the emitters (default 'update');
- * a slow poll is a safety net for state that changes without an event. Fails after `ms` with
- * `what` and the optional `describe()` output.
- */
-export function waitFor (emitters, cond, { ms = 15000, what = 'condition', events = ['update'], describe = null } = {}) {
-  return new Promise((resolve, reject) => {
-    let done = false
-    const check = () => {
-      if (done) return
-      let ok = false
-      try { ok = cond() } catch (e) { return finish(e) }
-      if (ok) finish(null)
-    }
-    const finish = (e) => {
-      done = true
-      clearTimeout(timer)
-      clearInterval(poll)
-      for (const em of emitters) for (const ev of events) em.off(ev, check)
-      if (e) reject(e)
-      else resolve()
-    }
-    const poll = setInterval(check, 100)
-    const timer = setTimeout(() => finish(new Error(`timed out after ${ms} ms waiting for ${what}` + (describe ? ': ' + describe() : ''))), ms)
-    for (const em of emitters) for (const ev of events) em.on(ev, check)
-    check()
-  })
-}
+export { waitFor } from './wait.js'
 
 /** Resolve with the arguments of the next `event` of `emitter` matching `filter`; reject after ms. */
 export function once (emitter, event, { ms = 15000, filter = () => true } = {}) {

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import Corestore from 'corestore'
 import { ChainNode } from '../../dist/index.js'
+import { waitFor as waitAny } from './wait.js'
 
 /** A fresh temporary directory, removed at teardown. */
 export function tmpdir (t, prefix = 'feedchain-test-') {
@@ -57,30 +58,10 @@ export function mesh (t, nodes) {
   return cutAll
 }
 
-/** Wait until cond() is true, re-checking on every 'update' of the nodes; fail after ms. */
+/** Wait until cond() is true, re-checking on every 'update' of the nodes; fail after ms with their state. */
 export function waitFor (nodes, cond, ms = 20000, what = 'condition') {
-  return new Promise((resolve, reject) => {
-    let done = false
-    const check = () => {
-      if (done) return
-      let ok = false
-      try { ok = cond() } catch (e) { return finish(e) }
-      if (ok) finish(null)
-    }
-    const finish = (e) => {
-      done = true
-      clearTimeout(timer)
-      clearInterval(poll)
-      for (const n of nodes) n.off('update', check)
-      if (e) reject(e)
-      else resolve()
-    }
-    // a slow poll as a safety net for state that changes without an event (e.g. a timer firing)
-    const poll = setInterval(check, 50)
-    const timer = setTimeout(() => finish(new Error(`timed out after ${ms} ms waiting for ${what}: ` + JSON.stringify(nodes.map((n) => ({ len: n.status().length, fin: n.status().finalLength, head: n.status().head.slice(0, 8), idx: n.status().writers.filter((w) => w.indexer).length }))))), ms)
-    for (const n of nodes) n.on('update', check)
-    check()
-  })
+  const describe = () => JSON.stringify(nodes.map((n) => ({ len: n.status().length, fin: n.status().finalLength, head: n.status().head.slice(0, 8), idx: n.status().writers.filter((w) => w.indexer).length })))
+  return waitAny(nodes, cond, { ms, what, describe, poll: 50 })
 }
 
 /** True when every node has the same final length (≥ min) and the same head hash. */
