@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Corestore from 'corestore'
+import Hypercore from 'hypercore'
 import Hyperbee from 'hyperbee'
 import { err, FeedchainError } from './errors.js'
 
@@ -25,6 +26,15 @@ export interface StorageOptions {
   create?: boolean
 }
 
+/**
+ * How RocksDB replays its write-ahead log on open (rocksdb-native's constants.walRecoveryMode).
+ * Its default, point-in-time recovery, stops silently at the first damaged record: a store
+ * whose log was corrupted reopens at an older state, and this user's next append would fork the
+ * feed peers already hold. Tolerating only an incomplete tail (a write cut short by a crash)
+ * makes any other damage fail the open, which maps to STORAGE_CORRUPT.
+ */
+const WAL_RECOVERY_MODE = 0 // TOLERATE_CORRUPTED_TAIL_RECORDS
+
 /** Open storage: the Corestore and the chain registry. Close it to release the lock. */
 export class Storage {
   readonly dir: string
@@ -41,7 +51,7 @@ export class Storage {
   static async open (dir: string, opts: StorageOptions = {}): Promise<Storage> {
     const abs = path.resolve(dir)
     checkDir(abs, opts.create === true)
-    const store = new Corestore(path.join(abs, 'corestore'))
+    const store = new Corestore(Hypercore.defaultStorage(path.join(abs, 'corestore'), { walRecoveryMode: WAL_RECOVERY_MODE }))
     try {
       await store.ready()
       const registry = new Hyperbee<string, ChainRecord>(store.get({ name: 'feedchain/registry' }), { keyEncoding: 'utf-8', valueEncoding: 'json' })
@@ -84,7 +94,9 @@ function checkDir (abs: string, create: boolean): void {
   try {
     st = fs.statSync(abs)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw err('STORAGE_MISSING', `cannot read storage ${abs}: ${(e as Error).message}`)
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOTDIR') throw err('STORAGE_NOT_DIRECTORY', `storage path ${abs} is below a file, not a directory`)
+    if (code !== 'ENOENT') throw err('STORAGE_MISSING', `cannot read storage ${abs}: ${(e as Error).message}`)
   }
   if (st === null) {
     if (!create) throw err('STORAGE_MISSING', `no feedchain storage at ${abs}: run \`feedchain init\` or \`feedchain join <key>\` first`)
@@ -97,12 +109,35 @@ function checkDir (abs: string, create: boolean): void {
   }
 }
 
-/** Turn the lock failure of the underlying store into STORE_LOCKED; keep other errors. */
+/** Turn failures of the underlying store into their codes (STORE_LOCKED, STORAGE_COPIED, STORAGE_CORRUPT); keep other errors. */
 export function mapStoreError (e: unknown, dir: string): Error {
   if (e instanceof FeedchainError) return e
   const msg = e instanceof Error ? e.message : String(e)
-  if (/could not be locked|lock/i.test(msg)) {
+  if ((e as { code?: unknown }).code === 'DEVICE_FILE') {
+    // hypercore-storage pins the store to its file (inode, extended attribute): a copy or a
+    // restored backup could append below what peers already hold and fork this user's feed
+    return err('STORAGE_COPIED', `storage ${dir} was copied or restored from elsewhere (${msg.replace(/^Invalid device file, /, '')}); ` +
+      'use the original directory (mv within one filesystem keeps it valid), or start a new storage and `feedchain join` the chain', e)
+  }
+  if (/could not be locked|\block\b/i.test(msg)) { // not "block": RocksDB's "block checksum mismatch" is damage
     return err('STORE_LOCKED', `storage ${dir} is in use by another feedchain process (a running daemon?)`, e)
   }
+  const damage = storageFault(e, dir)
+  if (damage !== null) return damage
   return e instanceof Error ? e : new Error(msg)
+}
+
+/**
+ * STORAGE_CORRUPT if `e` is RocksDB reporting damaged data (a log, manifest, table or blob file
+ * that fails its checksum or does not parse), at open or on a later read; else null. RocksDB
+ * reports these as EIO with its own message.
+ */
+export function storageFault (e: unknown, dir?: string): FeedchainError | null {
+  if (e instanceof FeedchainError || !(e instanceof Error)) return null
+  const damaged = (e as { code?: unknown }).code === 'EIO' ||
+    /\bcorrupt|checksum mismatch|crc mismatch|magic number mismatch|truncated record/i.test(e.message)
+  if (!damaged) return null
+  const where = dir === undefined ? 'storage' : `storage ${dir}`
+  return err('STORAGE_CORRUPT', `${where} is corrupt (${e.message.replace(/\s+/g, ' ').trim()}); ` +
+    'start a new storage and `feedchain join` the chain to fetch it again from peers', e)
 }

@@ -1,8 +1,9 @@
 /**
  * The CLI's one error-to-exit-code policy.
  *
- *   FeedchainError      → `feedchain: <message> [CODE]`, exit code from ERROR_CODES (1–6)
+ *   FeedchainError      → `feedchain: <message> [CODE]`, exit code from ERROR_CODES (1–7)
  *   usage errors        → the same, as FeedchainError USAGE (exit 2)
+ *   damaged storage     → STORAGE_CORRUPT (RocksDB checksum/parse errors on open or read)
  *   anything else       → `feedchain: internal error: <message> [INTERNAL]`, exit 70 (EX_SOFTWARE)
  *   SIGINT / SIGTERM    → `feedchain: interrupted`, exit 130 / 143 (128 + signal number);
  *                         for `daemon` a signal is the normal stop: `daemon stopped`, exit 0
@@ -10,6 +11,7 @@
  * Always exactly one line on stderr; the stack only with FEEDCHAIN_DEBUG=1.
  */
 import { FeedchainError } from '../errors.js'
+import { storageFault } from '../storage.js'
 
 /** Exit code of an unexpected (programmer or environment) error: sysexits EX_SOFTWARE. */
 export const EXIT_INTERNAL = 70
@@ -30,6 +32,9 @@ export function describeError (e: unknown): ErrorReport {
   if (e instanceof FeedchainError) {
     return { line: `feedchain: ${oneLine(e.message)} [${e.code}]`, exitCode: e.exitCode, debug: stackOf(e) }
   }
+  // damaged storage found on a read, after the store opened: say so, not "internal error"
+  const damage = storageFault(e)
+  if (damage !== null) return describeError(damage)
   const msg = e instanceof Error ? e.message : String(e)
   return { line: `feedchain: internal error: ${oneLine(msg)} [INTERNAL]`, exitCode: EXIT_INTERNAL, debug: stackOf(e) }
 }

@@ -3,7 +3,7 @@
  * shared by the daemon and the CLI's direct path.
  */
 import { err } from '../errors.js'
-import { formatKey } from '../feed/keys.js'
+import { discoveryKey, formatKey } from '../feed/keys.js'
 import type { ChainNode, ChainNodeOptions } from '../node.js'
 import type { ChainRecord, Storage } from '../storage.js'
 import type { ChainInfo } from './chain-api.js'
@@ -26,6 +26,7 @@ export async function createChain (storage: Storage, open: OpenNode, name: strin
 /** Follow a chain (idempotent: a chain already followed is just opened). */
 export async function joinChain (storage: Storage, open: OpenNode, key: Buffer): Promise<{ node: ChainNode, joined: boolean }> {
   const had = await storage.chain(key.toString('hex'))
+  if (had === null) await notADiscoveryKey(storage, key)
   const node = await open({ key })
   if (had === null) await storage.addChain({ key: node.key.toString('hex'), name: node.name, addedAt: Date.now(), creator: false })
   return { node, joined: had === null }
@@ -38,12 +39,27 @@ export async function joinChain (storage: Storage, open: OpenNode, key: Buffer):
 export async function findChain (storage: Storage, key: Buffer | null): Promise<ChainRecord> {
   if (key !== null) {
     const rec = await storage.chain(key.toString('hex'))
+    if (rec === null) await notADiscoveryKey(storage, key)
     if (rec === null) throw err('UNKNOWN_CHAIN', `this storage does not follow chain ${formatKey(key)} (see \`feedchain status\` for the chains it has)`)
     return rec
   }
   const first = (await storage.chains())[0]
   if (first === undefined) throw err('NO_CHAIN')
   return first
+}
+
+/**
+ * DISCOVERY_KEY_GIVEN if `key` is the discovery key of a chain the storage follows: `status
+ * --json` prints both, and a discovery key is a well-formed key that would otherwise open (or
+ * join) an empty chain nobody writes to.
+ */
+async function notADiscoveryKey (storage: Storage, key: Buffer): Promise<void> {
+  for (const rec of await storage.chains()) {
+    const chainKey = Buffer.from(rec.key, 'hex')
+    if (discoveryKey(chainKey).equals(key)) {
+      throw err('DISCOVERY_KEY_GIVEN', `${formatKey(key)} is the discovery key of chain ${formatKey(chainKey)}, not a chain key: use the chain key (\`feedchain share\` prints it)`)
+    }
+  }
 }
 
 /** What init and join print about a chain. */

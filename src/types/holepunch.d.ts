@@ -10,6 +10,8 @@ declare module 'hypercore' {
   interface HypercorePeer { remotePublicKey: Buffer, remoteLength: number, remoteContiguousLength: number, stream: unknown, paused?: boolean }
 
   class Hypercore extends EventEmitter {
+    /** The storage a Corestore opens on a directory (hypercore-storage); `opts` reach RocksDB. */
+    static defaultStorage (directory: string, opts?: Record<string, unknown>): unknown
     readonly key: Buffer | null
     readonly discoveryKey: Buffer | null
     readonly keyPair: { publicKey: Buffer, secretKey: Buffer | null } | null
@@ -47,7 +49,7 @@ declare module 'corestore' {
   interface CorestoreGetOptions { name?: string, key?: Buffer | Uint8Array, keyPair?: { publicKey: Buffer, secretKey: Buffer | null }, exclusive?: boolean, valueEncoding?: string, active?: boolean, writable?: boolean }
 
   class Corestore extends EventEmitter {
-    constructor (storage: string, opts?: Record<string, unknown>)
+    constructor (storage: unknown, opts?: Record<string, unknown>)
     readonly opened: boolean
     readonly closed: boolean
     ready (): Promise<void>
