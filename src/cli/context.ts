@@ -14,7 +14,7 @@ import type { ChainApi, ChainInfo } from '../daemon/chain-api.js'
 import { chainInfo, createChain, findChain, joinChain } from '../daemon/chains.js'
 import { probeDaemon, removeStaleSocket, type DaemonClient } from '../daemon/client.js'
 import { LocalChain } from '../daemon/local-chain.js'
-import { createNetwork, type NetConfig } from '../daemon/net-config.js'
+import { createNetwork, describeNetConfig, type NetConfig } from '../daemon/net-config.js'
 import { RemoteChain } from '../daemon/remote-chain.js'
 import type { Output } from './output.js'
 
@@ -117,6 +117,8 @@ export class Context {
     if (this.network !== null) return this.network
     const storage = await this.openStorage({ create: false })
     this.checkOpen()
+    // say so whenever a command goes to the public network: an unset bootstrap is easy to miss
+    if (this.net.bootstrap === undefined) this.out.info(this.out.ce.dim(`network: ${describeNetConfig(this.net)} (--bootstrap or $FEEDCHAIN_BOOTSTRAP for a private one)`))
     const network = createNetwork(storage.store, this.net)
     this.network = network
     await network.ready()
