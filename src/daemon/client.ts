@@ -19,6 +19,13 @@ export interface DaemonInfo {
 /** How long a daemon has to answer `hello` (ms): a stopped (SIGSTOP) daemon accepts but never answers. */
 export const HELLO_TIMEOUT_MS = 5000
 
+/** Resolves when `p` settles or after `ms`, whichever is first. */
+async function settled (p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | null = null
+  await Promise.race([p.catch(() => {}), new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })])
+  if (timer !== null) clearTimeout(timer)
+}
+
 /** Events queued before the socket is paused (backpressure for streams read slowly). */
 const HIGH_WATER = 1024
 
@@ -120,9 +127,11 @@ export class DaemonClient {
 
   /**
    * A streaming request: events are yielded as they arrive; the generator returns the result.
-   * Breaking out of the loop (or aborting `signal`) cancels the call on the daemon.
+   * Breaking out of the loop (or aborting `signal`) cancels the call on the daemon. With
+   * `settleMs`, an abort waits up to that long for the daemon to finish the call before it
+   * throws ABORTED (a cancelled `get` has removed its temporary file when the command exits).
    */
-  async * stream<E, T = unknown> (method: string, params: Record<string, unknown>, signal?: AbortSignal): AsyncGenerator<E, T> {
+  async * stream<E, T = unknown> (method: string, params: Record<string, unknown>, signal?: AbortSignal, opts: { settleMs?: number } = {}): AsyncGenerator<E, T> {
     const queue: E[] = []
     let wake: (() => void) | null = null
     let done = false
@@ -148,7 +157,13 @@ export class DaemonClient {
           continue
         }
         if (done) break
-        if (signal?.aborted === true) throw err('ABORTED', 'interrupted')
+        if (signal?.aborted === true) {
+          if (opts.settleMs !== undefined) {
+            this.cancel(id) // again, in case the signal was aborted before the call started
+            await settled(p, opts.settleMs)
+          }
+          throw err('ABORTED', 'interrupted')
+        }
         await new Promise<void>((resolve) => { wake = resolve })
       }
       finished = true

@@ -1,22 +1,27 @@
 /**
  * Daemon: the long-running owner of a storage directory. It holds the store's lock, runs one
  * Network, opens a ChainNode (joined to the swarm) for every chain in the registry and for every
- * chain created or joined while it runs, and serves the CLI over a Unix socket in the storage
- * directory (protocol.ts, methods.ts). Close order: socket server, nodes (newest first),
- * network, storage, socket file.
+ * chain created or joined while it runs, with its ChainFiles seeding every file of the chain
+ * (design §6: a daemon keeps every file it follows stored and served, like the feeds), and
+ * serves the CLI over a Unix socket in the storage directory (protocol.ts, methods.ts,
+ * file-methods.ts). Close order: socket server, files and nodes (newest first), network,
+ * storage, socket file.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import ReadyResource from 'ready-resource'
 import { err } from '../errors.js'
 import { formatKey } from '../feed/keys.js'
+import { ChainFiles, type ChainFilesOptions } from '../files/chain-files.js'
 import { ChainNode, type ChainNodeOptions } from '../node.js'
 import type { Network, NetworkOptions, PeerRecord } from '../net/network.js'
 import { Storage } from '../storage.js'
 import type { ChainInfo } from './chain-api.js'
 import { chainInfo, createChain, findChain, joinChain } from './chains.js'
 import { removeStaleSocket } from './client.js'
+import { registerFileMethods } from './file-methods.js'
 import { LocalChain } from './local-chain.js'
+import { LocalFiles } from './local-files.js'
 import { registerMethods } from './methods.js'
 import { checkNetConfig, createNetwork } from './net-config.js'
 import { MAX_SOCKET_PATH_BYTES, socketPath } from './protocol.js'
@@ -34,6 +39,8 @@ export interface DaemonOptions {
   network?: Omit<NetworkOptions, 'bootstrap' | 'host' | 'dht'> | undefined
   /** options for every ChainNode (not key, name or network) */
   node?: Omit<ChainNodeOptions, 'key' | 'name' | 'network'> | undefined
+  /** options for every chain's ChainFiles (not network) */
+  files?: Omit<ChainFilesOptions, 'network'> | undefined
   /** version reported by `hello` */
   version?: string | undefined
 }
@@ -69,6 +76,8 @@ export class Daemon extends ReadyResource {
   private listening = false
   /** open chains by hex key, in the order they were opened */
   private readonly chains = new Map<string, LocalChain>()
+  /** their files, by the same keys (seeding from the moment the chain opens) */
+  private readonly fileSets = new Map<string, LocalFiles>()
   private lock: Promise<unknown> = Promise.resolve()
 
   /** Throws INVALID_ARGUMENT on a malformed bootstrap/host or a socket path too long, before anything is opened. */
@@ -83,6 +92,7 @@ export class Daemon extends ReadyResource {
     this.version = opts.version ?? '0.0.0'
     checkNetConfig({ bootstrap: opts.bootstrap, host: opts.host })
     registerMethods(this.server, this)
+    registerFileMethods(this.server, this)
   }
 
   /** The open storage (after ready). */
@@ -128,7 +138,12 @@ export class Daemon extends ReadyResource {
 
   private async shutdown (): Promise<void> {
     await this.server.close()
-    for (const c of [...this.chains.values()].reverse()) await c.node.close().catch(() => {})
+    for (const [hex, c] of [...this.chains].reverse()) {
+      // files first: they hold sessions on the node's store and listen to its updates
+      await this.fileSets.get(hex)?.files.close().catch(() => {})
+      await c.node.close().catch(() => {})
+    }
+    this.fileSets.clear()
     this.chains.clear()
     const network = this.networkRef
     const storage = this.storageRef
@@ -164,7 +179,23 @@ export class Daemon extends ReadyResource {
     node.on('warning', (message: string) => this.report({ type: 'warning', chain: formatKey(node.key), message }))
     node.on('update', () => this.emit('update'))
     this.chains.set(hex, new LocalChain(node, this.storage, this.network))
+    this.fileSets.set(hex, new LocalFiles(this.seedFiles(node), node, this.network, { owned: false }))
     return node
+  }
+
+  /**
+   * The chain's files, seeding: every blob core the chain references is opened (so peers can
+   * fetch from it) and every file's blocks are downloaded, now and whenever FILE entries arrive.
+   * Runs in the background: a chain with many entries is scanned without holding up the daemon
+   * (file requests wait for the scan, ChainFiles methods wait for ready()).
+   */
+  private seedFiles (node: ChainNode): ChainFiles {
+    const files = new ChainFiles(node, { ...(this.opts.files ?? {}), network: this.network })
+    files.seed().catch((e: unknown) => {
+      if (files.closing !== null || this.closing !== null) return // stopping: nothing to report
+      this.report({ type: 'warning', chain: formatKey(node.key), message: `cannot seed the chain's files: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    return files
   }
 
   /** The chain a request acts on: `key` (hex or null: the first in the registry). */
@@ -175,6 +206,14 @@ export class Daemon extends ReadyResource {
     if (open !== undefined) return open
     await this.serial(() => this.openNode({ key: Buffer.from(rec.key, 'hex') }))
     return this.chains.get(rec.key)!
+  }
+
+  /** The files of the chain a request acts on: `key` (or null: the first in the registry). */
+  async files (key: Buffer | null): Promise<LocalFiles> {
+    const c = await this.chain(key)
+    const files = this.fileSets.get(c.key.toString('hex'))
+    if (files === undefined) throw err('CLOSED', 'the daemon is stopping')
+    return files
   }
 
   /** Create the storage's chain (init) and start seeding it. */

@@ -37,6 +37,8 @@ export interface Request {
 export interface WireError {
   code: string
   message: string
+  /** the precise reason of a file error (src/files/file-errors.ts), which the code groups */
+  reason?: string
 }
 
 /** A reply or stream event line. */
@@ -105,16 +107,23 @@ export function decodeEntry (w: WireEntry): ChainEntry & { hash?: string | null 
 
 /** An error for the wire: a FeedchainError keeps its code; anything else is INTERNAL. */
 export function encodeError (e: unknown): WireError {
-  if (e instanceof FeedchainError) return { code: e.code, message: e.message }
+  if (e instanceof FeedchainError) {
+    const reason = (e as { reason?: unknown }).reason
+    return typeof reason === 'string' ? { code: e.code, message: e.message, reason } : { code: e.code, message: e.message }
+  }
   return { code: INTERNAL_CODE, message: e instanceof Error ? e.message : String(e) }
 }
 
 /**
  * The error a client throws for a reply's error: a FeedchainError with the same code (so exit
- * code and message match the direct path), or a plain Error for INTERNAL and unknown codes.
+ * code and message match the direct path) and the same `reason` if it had one, or a plain Error
+ * for INTERNAL and unknown codes.
  */
 export function decodeError (w: WireError): Error {
-  if (typeof w.code === 'string' && Object.hasOwn(ERROR_CODES, w.code)) return new FeedchainError(w.code as ErrorCode, String(w.message))
+  if (typeof w.code === 'string' && Object.hasOwn(ERROR_CODES, w.code)) {
+    const e = new FeedchainError(w.code as ErrorCode, String(w.message))
+    return typeof w.reason === 'string' ? Object.assign(e, { reason: w.reason }) : e
+  }
   return new Error(`daemon: ${String(w.message)}`)
 }
 

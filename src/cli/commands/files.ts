@@ -1,38 +1,40 @@
 /**
  * `feedchain files [--json]`: the files of the chain, and how much of each is stored here. Also
- * what `send` and `get` share: opening ChainFiles on the storage and showing transfer progress.
+ * what `send` and `get` share: reaching the chain's files (through the daemon if one runs) and
+ * showing transfer progress.
  */
 import { SingleBar } from 'cli-progress'
-import { FeedchainError } from '../../index.js'
-import type { ChainNode, Network } from '../../index.js'
 import { ChainFiles, type FileInfo } from '../../files/chain-files.js'
 import type { FileProgress } from '../../files/progress.js'
+import type { FilesApi } from '../../daemon/files-api.js'
+import { LocalFiles } from '../../daemon/local-files.js'
+import { RemoteFiles } from '../../daemon/remote-files.js'
 import { chainArg, chainOption, jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
 import { escapeText, formatBytes, formatTime, marker, shortKey } from '../format.js'
 import type { Colors, Output } from '../output.js'
 
-/** A chain's files opened in this process. */
-export interface OpenFiles {
-  files: ChainFiles
-  node: ChainNode
-  network: Network | null
-}
-
 /**
- * Open the chain (`chain`, or the storage's first) in this process with its files; `network`
- * joins the swarm too. File commands need the store itself: while a daemon holds it they fail
- * with STORE_LOCKED (the daemon does not serve file requests yet).
+ * The files of the chain (`chain`, or the storage's first): through the daemon if one serves the
+ * storage (it is online and seeds them), else opened in this process, where `network` joins the
+ * swarm too (get). Close the result when done.
  */
-export async function openChainFiles (ctx: Context, chain: Buffer | null, opts: { network: boolean }): Promise<OpenFiles> {
-  if ((await ctx.daemon()) !== null) {
-    throw new FeedchainError('STORE_LOCKED', 'a feedchain daemon holds this storage, and file commands do not go through the daemon yet; stop it and run the command again')
-  }
-  const { node, network } = await ctx.openChain(chain, { network: opts.network })
-  const files = new ChainFiles(node, { network: network ?? undefined })
-  await files.ready()
-  return { files, node, network }
+export async function openFiles (ctx: Context, chain: Buffer | null, opts: { network: boolean }): Promise<FilesApi> {
+  return ctx.viaDaemon<FilesApi>(
+    async (client) => new RemoteFiles(client, chain),
+    async () => {
+      const { node, network } = await ctx.openChain(chain, { network: opts.network })
+      const files = new ChainFiles(node, { network: network ?? undefined })
+      try {
+        await files.ready()
+      } catch (e) {
+        await files.close().catch(() => {})
+        throw e
+      }
+      return new LocalFiles(files, node, network, { owned: true })
+    },
+  )
 }
 
 /** The NDJSON record of a file. */
@@ -85,6 +87,9 @@ export class FileProgressView {
   private bar: SingleBar | null = null
   private lastJson = 0
   private lastPhase = ''
+  /** the latest record dropped by the throttle, written when the interval is over unless a newer one was */
+  private pendingJson: FileProgress | null = null
+  private jsonTimer: NodeJS.Timeout | null = null
   private closed = false
 
   constructor (out: Output, label: string, opts: { peers: boolean }) {
@@ -110,10 +115,20 @@ export class FileProgressView {
     if (this.closed) return
     if (this.out.json) {
       const now = Date.now()
-      if (p.phase === this.lastPhase && now - this.lastJson < JSON_PROGRESS_MS) return
-      this.lastJson = now
-      this.lastPhase = p.phase
-      this.out.record({ type: 'progress', ...p }).catch(() => {})
+      if (p.phase === this.lastPhase && now - this.lastJson < JSON_PROGRESS_MS) {
+        // a transfer that stalls (stdin waiting, peers gone) must not leave its last state unsaid
+        this.pendingJson = p
+        if (this.jsonTimer === null) {
+          this.jsonTimer = setTimeout(() => {
+            this.jsonTimer = null
+            const last = this.pendingJson
+            if (last !== null && !this.closed) this.writeJson(last, Date.now())
+          }, JSON_PROGRESS_MS - (now - this.lastJson))
+          this.jsonTimer.unref()
+        }
+        return
+      }
+      this.writeJson(p, now)
       return
     }
     if (this.bar === null) return
@@ -129,10 +144,19 @@ export class FileProgressView {
     })
   }
 
-  /** Remove the bar (before the final message). */
+  private writeJson (p: FileProgress, now: number): void {
+    this.pendingJson = null
+    this.lastJson = now
+    this.lastPhase = p.phase
+    this.out.record({ type: 'progress', ...p }).catch(() => {})
+  }
+
+  /** Remove the bar (before the final message); a throttled record still waiting is dropped. */
   close (): void {
     if (this.closed) return
     this.closed = true
+    if (this.jsonTimer !== null) clearTimeout(this.jsonTimer)
+    this.jsonTimer = null
     this.bar?.stop()
   }
 }
@@ -145,7 +169,7 @@ export interface FilesArgs {
 
 /** List the chain's files, oldest first. */
 export async function files (ctx: Context, args: FilesArgs): Promise<void> {
-  const { files } = await openChainFiles(ctx, args.chain, { network: false })
+  const files = await openFiles(ctx, args.chain, { network: false })
   try {
     const list = await files.list()
     const posWidth = String(list.reduce((m, f) => Math.max(m, f.position), 0)).length

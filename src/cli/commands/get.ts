@@ -2,17 +2,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Option } from 'commander'
-import { FeedchainError, isFeedchainError } from '../../index.js'
-import type { ChainNode, Network } from '../../index.js'
-import type { ChainFiles, GetResult } from '../../files/chain-files.js'
-import { fileError, fileErrorReason } from '../../files/file-errors.js'
-import { resolveFile } from '../../files/file-id.js'
-import { waitCaughtUp } from '../../daemon/sync.js'
+import { FeedchainError } from '../../index.js'
+import type { GetResult } from '../../files/chain-files.js'
+import { fileError } from '../../files/file-errors.js'
 import { chainArg, chainOption, jsonArg, jsonOption, operand, seconds } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
 import { escapeText, formatBytes } from '../format.js'
-import { FileProgressView, fileRecord, formatRate, openChainFiles } from './files.js'
+import { FileProgressView, fileRecord, formatRate, openFiles } from './files.js'
 
 /** Default of --timeout, ms. */
 export const DEFAULT_GET_TIMEOUT_MS = 60_000
@@ -35,41 +32,23 @@ export function getRecord (r: GetResult): Record<string, unknown> {
   }
 }
 
-/**
- * Find the file, syncing with the chain's peers first if its entry is not here yet: UNKNOWN_FILE
- * once caught up (or after the timeout) without it.
- */
-async function findFile (ctx: Context, files: ChainFiles, node: ChainNode, network: Network, args: GetArgs): Promise<void> {
-  try {
-    resolveFile(await files.list(), args.query)
-    return
-  } catch (e) {
-    if (fileErrorReason(e) !== 'UNKNOWN_FILE') throw e
-  }
-  // a note for people watching; scripts get the result or one error line
-  if (ctx.out.err.isTTY === true) ctx.out.info(ctx.out.ce.dim(`"${escapeText(args.query)}" is not in this storage yet: syncing with the chain's peers…`))
-  try {
-    await waitCaughtUp(node, network, { timeout: args.timeout, signal: ctx.signal })
-  } catch (e) {
-    if (!isFeedchainError(e, 'TIMEOUT')) throw e
-    try {
-      resolveFile(await files.list(), args.query)
-      return
-    } catch {}
-    throw fileError('UNKNOWN_FILE', `no file "${escapeText(args.query)}" in this chain, and not caught up with its peers within ${Math.round(args.timeout / 1000)} s (${node.peers().length} connected)`)
-  }
-  resolveFile(await files.list(), args.query)
-}
-
 /** Download a file: progress on stderr (or NDJSON with --json), the path written on stdout. */
 export async function get (ctx: Context, args: GetArgs): Promise<void> {
   if (args.output !== undefined) checkOutputDir(args.output)
-  const { files, node, network } = await openChainFiles(ctx, args.chain, { network: true })
+  const files = await openFiles(ctx, args.chain, { network: true })
   const view = new FileProgressView(ctx.out, 'getting', { peers: true })
   let r: GetResult
   try {
-    await findFile(ctx, files, node, network!, args)
-    r = await files.get(args.query, { output: args.output, signal: ctx.signal, timeout: args.timeout, onProgress: (p) => view.update(p) })
+    r = await files.get(args.query, {
+      output: outputPath(args.output),
+      timeout: args.timeout,
+      signal: ctx.signal,
+      onProgress: (p) => view.update(p),
+      // a note for people watching; scripts get the result or one error line
+      onSyncing: () => {
+        if (ctx.out.err.isTTY === true) ctx.out.info(ctx.out.ce.dim(`"${escapeText(args.query)}" is not in this storage yet: syncing with the chain's peers…`))
+      },
+    })
   } finally {
     view.close()
     await files.close()
@@ -85,6 +64,18 @@ export async function get (ctx: Context, args: GetArgs): Promise<void> {
   if (r.others.length > 0) {
     ctx.out.info(ctx.out.ce.dim(`"${escapeText(args.query)}" also names ${r.others.length} older entr${r.others.length === 1 ? 'y' : 'ies'} (${r.others.map((f) => `${f.id} at ${f.position}`).join(', ')}); the latest was used`))
   }
+}
+
+/**
+ * Where get writes, absolute (a daemon writes it, and its working directory is not ours): `-o`
+ * resolved, keeping a trailing separator (a directory to put the file in); without `-o`, the
+ * working directory, ending in a separator, so the file's own name is used in it.
+ */
+export function outputPath (output: string | undefined, cwd = process.cwd()): string {
+  if (output === undefined) return cwd.endsWith(path.sep) ? cwd : cwd + path.sep
+  const abs = path.resolve(cwd, output)
+  const dirHint = output.endsWith('/') || output.endsWith(path.sep)
+  return dirHint && !abs.endsWith(path.sep) ? abs + path.sep : abs
 }
 
 /** OUTPUT_UNWRITABLE now if the directory `output` goes into does not exist (touches no storage). */

@@ -1,4 +1,5 @@
 /** `feedchain send <file> [--name N]`: add a file to the chain (its bytes go to this writer's blob core). */
+import path from 'node:path'
 import { Option } from 'commander'
 import { FeedchainError } from '../../index.js'
 import { MAX_NAME_BYTES } from '../../files/chain-files.js'
@@ -7,7 +8,7 @@ import { chainArg, chainOption, jsonArg, jsonOption, operand } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
 import { escapeText, formatBytes } from '../format.js'
-import { FileProgressView, fileRecord, openChainFiles } from './files.js'
+import { FileProgressView, fileRecord, openFiles } from './files.js'
 
 /** Arguments of send: `file` null means stdin. */
 export interface SendArgs {
@@ -22,13 +23,14 @@ export interface SendArgs {
 export async function send (ctx: Context, args: SendArgs): Promise<void> {
   // a bad path fails before any storage is opened
   if (args.file !== null) await checkPathSource(args.file)
-  const { files } = await openChainFiles(ctx, args.chain, { network: false })
+  const files = await openFiles(ctx, args.chain, { network: false })
   const view = new FileProgressView(ctx.out, 'sending', { peers: false })
   let info
   try {
-    const input = args.file ?? ctx.stdin
+    // an absolute path: a daemon reads it, and its working directory is not ours
+    const source = args.file === null ? { stream: ctx.stdin } : { path: path.resolve(args.file) }
     if (args.file === null && ctx.stdin.isTTY === true) ctx.out.info(ctx.out.ce.dim('reading the file from the terminal; end with Ctrl-D'))
-    info = await files.send(input, {
+    info = await files.send(source, {
       name: args.name,
       mime: args.mime,
       signal: ctx.signal,
