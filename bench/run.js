@@ -19,6 +19,7 @@ import { fmt, fmtMs, fmtRatio } from './lib/timing.js'
 const BENCHES = {
   'chain-engine': 'chain-engine.js',
   append: 'append.js',
+  'log-open': 'log-open.js',
   reconcile: 'reconcile.js',
   finality: 'finality.js',
   'catch-up': 'catch-up.js',

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   STORAGE_NOT_DIRECTORY: [3, 'storage path is not a directory'],
   STORE_LOCKED: [3, 'storage is locked by another feedchain process'],
   STORAGE_CORRUPT: [3, 'storage is corrupt'],
+  STORAGE_COPIED: [3, 'storage was copied or restored from elsewhere'],
   UNKNOWN_CHAIN: [3, 'unknown chain'],
   // membership and writing (exit 4)
   NOT_WRITER: [4, 'this user is not a writer of the chain'],
@@ -33,6 +34,8 @@ export const ERROR_CODES = {
   // lifecycle (exit 1)
   CLOSED: [1, 'chain node is closed'],
   TIMEOUT: [6, 'timed out'],
+  // verify (exit 7): the storage opened, but an audit found damaged or inconsistent data
+  VERIFY_FAILED: [7, 'verify found problems in the stored chain'],
   ABORTED: [1, 'aborted'],
   REBUILD_NEEDED: [1, 'consensus state must be rebuilt from the feeds'],
 } as const satisfies Record<string, readonly [number, string]>

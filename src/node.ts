@@ -116,16 +116,67 @@ export interface ChainStatus {
   warnings: string[]
 }
 
+/** One core `verify` audited: what Hypercore's audit (dry run) found in its local storage. */
+export interface VerifiedCore {
+  /** z-base32 key */
+  key: string
+  /** a writer feed, the chain view, or a writer's blob core (file contents) */
+  kind: 'writer' | 'view' | 'blobs'
+  /** the core's length (blocks stored here may be fewer: see `blocks`) */
+  length: number
+  /** blocks stored here that match their hashes */
+  blocks: number
+  treeNodes: number
+  /** stored blocks that fail their hash (or have no bit) */
+  droppedBlocks: number
+  /** tree nodes that do not hash to their parent */
+  droppedTreeNodes: number
+  /** bits set for blocks that are not stored */
+  droppedBits: number
+  /** tree roots missing */
+  corrupt: boolean
+  /** the audit could not read the storage (e.g. the database reports corruption) */
+  error: string | null
+}
+
 /** What `verify` found. */
 export interface VerifyReport {
   ok: boolean
   /** one line per problem found */
   problems: string[]
-  feeds: Array<{ key: string, length: number, blocks: number, treeNodes: number, droppedBlocks: number, droppedTreeNodes: number, droppedBits: number, corrupt: boolean }>
+  /** every core audited: writer feeds, the view, blob cores stored here */
+  feeds: VerifiedCore[]
   /** final entries whose chain hash was recomputed */
   entries: number
   /** recomputed chain hash of the final prefix, hex */
   head: string
+}
+
+/** Which entries `read` keeps besides its position range; every condition given must hold. */
+export interface EntryFilter {
+  /** only entries of this writer (its 32-byte key) */
+  writer?: Uint8Array | undefined
+  /** only entries of these types */
+  types?: readonly EntryTypeName[] | undefined
+  /** only entries whose block was written at or after this wall-clock time, ms (informational: a scan, no index) */
+  sinceTime?: number | undefined
+}
+
+/** Options of `read`. */
+export interface ReadOptions {
+  /** first position (default 0) */
+  start?: number | undefined
+  /** position after the last one (default: the chain's length) */
+  end?: number | undefined
+  /** newest first */
+  reverse?: boolean | undefined
+  /** at most this many matching entries, counted from the start (from the end with `reverse`) */
+  limit?: number | undefined
+  /** only the last `last` matching entries of the range, still oldest first (like `tail -n`) */
+  last?: number | undefined
+  /** final entries only: stop at the final prefix */
+  final?: boolean | undefined
+  filter?: EntryFilter | undefined
 }
 
 /** Result of an append. */
@@ -173,6 +224,10 @@ export class ChainNode extends ReadyResource {
   /** bumped on every change of the consensus state */
   private version = 0
   private countsCache: { version: number, length: number, finalLength: number } | null = null
+  /** bumped on every change of the engine's state (blocks added, forks, resets, segments made final) */
+  private engineChanges = 0
+  /** engineChanges when the engine snapshot in the view was taken (-1: none stored yet) */
+  private snapshotAt = -1
   private readonly blockCache = new Map<string, { block: Block | null, entries: RawEntry[] }>()
 
   constructor (store: Corestore, opts: ChainNodeOptions = {}) {
@@ -218,7 +273,12 @@ export class ChainNode extends ReadyResource {
     this.engine = snapshot === null
       ? new ChainEngine({ chainKey: this.key, creator: chainHex, hash })
       : ChainEngine.restore(snapshot, { hash })
-    this.view.snapshotSource = () => this.engine.snapshot()
+    this.view.snapshotSource = () => {
+      this.snapshotAt = this.engineChanges
+      return this.engine.snapshot()
+    }
+    // a restored engine is what its snapshot says: nothing to write back unless it changes
+    this.snapshotAt = snapshot === null ? -1 : this.engineChanges
 
     this.addFeed(genesis)
     if (ownCore !== genesis) this.addFeed(ownCore)
@@ -243,7 +303,9 @@ export class ChainNode extends ReadyResource {
     for (const d of this.downloads) d.destroy()
     for (const u of this.untrack) u()
     if (this.joined && this.opts.network !== undefined && this.opts.network.closing === null) await this.opts.network.leave(this.discoveryKey).catch(() => {})
-    await this.flush()
+    // Write the engine snapshot only if the engine changed since it was restored or last written:
+    // read-only commands (log, status, verify) then leave the view core as they found it.
+    if (this.engineChanges !== this.snapshotAt || this.view.needsFlush) await this.flush()
     await this.view.close()
     for (const f of this.feeds.values()) await f.core.close()
     if (this.viewCore !== null) await this.viewCore.close()
@@ -290,6 +352,7 @@ export class ChainNode extends ReadyResource {
   private onFork (writer: WriterKey, length: number, fork: number, proof: unknown): void {
     this.warn(`writer ${formatKey(fromHex(writer))} forked its feed at length ${length}: its entries past the fork are not ordered`)
     this.engine.markForked(writer, length)
+    this.engineChanges++
     this.view.recordFork(writer, { length, fork, detectedAt: Date.now(), proof })
     this.afterChange()
   }
@@ -368,6 +431,7 @@ export class ChainNode extends ReadyResource {
           q.shift()
           try {
             this.engine.add(ib.input)
+            this.engineChanges++
           } catch (e) {
             if (!isFeedchainError(e, 'REBUILD_NEEDED')) throw e
             // a block links below what the restored snapshot kept: replay the feeds from scratch
@@ -403,6 +467,7 @@ export class ChainNode extends ReadyResource {
     this.warn('rebuilding the consensus state from the feeds: ' + reason)
     this.stats.rebuilds++
     this.engine = new ChainEngine({ chainKey: this.key, creator: toHex(this.key), hash })
+    this.engineChanges++
     for (const q of this.queued.values()) q.length = 0
     for (const f of await this.view.forks()) this.engine.markForked(f.writer, f.length)
     this.ingestAgain = true
@@ -426,6 +491,7 @@ export class ChainNode extends ReadyResource {
   private afterChange (): void {
     this.version++
     const segments = this.engine.process()
+    if (segments.length > 0) this.engineChanges++
     for (const w of this.engine.drainWarnings()) {
       const who = `block ${w.seq} of writer ${formatKey(fromHex(w.writer))}`
       this.warn(w.kind === 'clock-mismatch' ? `${who} claims clock ${w.claimed}, computed ${w.computed} (the computed one is used)` : `${who} is invalid and skipped: ${w.reason}`)
@@ -562,6 +628,7 @@ export class ChainNode extends ReadyResource {
       const ib = fromBlock(me, seq + i, hash([encoded[i]!]), block)
       this.own.remember(seq + i, ib.input.hash)
       this.engine.add(ib.input)
+      this.engineChanges++
     })
     this.afterChange()
     return { seq }
@@ -704,54 +771,110 @@ export class ChainNode extends ReadyResource {
   }
 
   /**
-   * Audit every writer feed (Hypercore's audit in dry-run mode: tree and blocks checked against
-   * their hashes, nothing repaired) and recompute the chain hash over the final prefix from the
-   * blocks themselves, comparing it with the view at every block and at the end.
+   * Audit every core of the chain stored here — writer feeds, the view, and the blob cores its
+   * FILE entries point to — with Hypercore's audit in dry-run mode (tree and blocks checked
+   * against their hashes, nothing repaired), and recompute the chain hash over the final prefix
+   * from the blocks themselves, comparing it with the view at every block and at the end.
+   * Problems are reported, not thrown; read-only apart from writing the view's pending state.
    */
   async verify (opts: { signal?: AbortSignal, onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
     if (this.opened === false) await this.ready()
-    await this.flush()
+    await this.view.flush() // what became final is in the view (the engine snapshot need not be)
     const problems: string[] = []
-    const feeds: VerifyReport['feeds'] = []
-    for (const f of this.feeds.values()) {
-      // the audit lives on Hypercore's internal core object (not on sessions) in 11.37
-      const inner = (f.core as unknown as { core?: { audit?: (o: { dryRun: boolean }) => Promise<Record<string, number | boolean>> } }).core
-      if (inner?.audit === undefined) { problems.push(`cannot audit feed ${formatKey(fromHex(f.hex))}`); continue }
-      const st = await inner.audit({ dryRun: true })
-      const row = {
-        key: formatKey(fromHex(f.hex)),
-        length: f.core.length,
-        blocks: Number(st.blocks ?? 0),
-        treeNodes: Number(st.treeNodes ?? 0),
-        droppedBlocks: Number(st.droppedBlocks ?? 0),
-        droppedTreeNodes: Number(st.droppedTreeNodes ?? 0),
-        droppedBits: Number(st.droppedBits ?? 0),
-        corrupt: st.corrupt === true,
-      }
+    const feeds: VerifiedCore[] = []
+    const audit = async (core: Hypercore, kind: VerifiedCore['kind'], label: string): Promise<void> => {
+      opts.signal?.throwIfAborted()
+      const row = await auditCore(core, kind)
       feeds.push(row)
-      if (row.corrupt || row.droppedBlocks > 0 || row.droppedTreeNodes > 0 || row.droppedBits > 0) {
-        problems.push(`feed ${row.key}: ${row.droppedBlocks} blocks and ${row.droppedTreeNodes} tree nodes fail their hashes, ${row.droppedBits} stored bits without a block${row.corrupt ? ', tree corrupt' : ''} (repair: remove the storage of that feed and sync it again from peers)`)
+      if (row.error !== null) problems.push(`${label}: could not be read: ${row.error}`)
+      else if (row.corrupt || row.droppedBlocks > 0 || row.droppedTreeNodes > 0 || row.droppedBits > 0) {
+        problems.push(`${label}: ${row.droppedBlocks} block${row.droppedBlocks === 1 ? '' : 's'} and ${row.droppedTreeNodes} tree node${row.droppedTreeNodes === 1 ? '' : 's'} fail their hashes, ` +
+          `${row.droppedBits} stored bit${row.droppedBits === 1 ? '' : 's'} without a block${row.corrupt ? ', tree roots missing' : ''}`)
+      }
+    }
+    for (const f of [...this.feeds.values()]) await audit(f.core, 'writer', `writer feed ${formatKey(fromHex(f.hex))}`)
+    if (this.viewCore !== null) await audit(this.viewCore, 'view', 'chain view')
+
+    // the chain hash over the final prefix, from the stored blocks; FILE entries name the blob cores
+    const blobs = new Map<string, WriterKey>()
+    const noteFiles = (writer: WriterKey, bytes: Uint8Array): void => {
+      const d = decodeBlock(bytes)
+      if ('error' in d) return
+      for (const e of validEntries(d.block).entries) {
+        if (e.type !== EntryType.FILE) continue
+        try { blobs.set(toHex(decodeFile(e.payload).blobsKey), writer) } catch {}
       }
     }
     const total = this.view.meta.finalLength
+    const audited = problems.length
     const hasher = new ChainHasher(hash)
     let h: Uint8Array = hash([this.key])
     let expect = 0
+    let hashing = true
+    let last: { writer: WriterKey, seq: number } | null = null
     for await (const b of this.view.blocks(0, total)) {
       opts.signal?.throwIfAborted()
-      if (b.position !== expect) { problems.push(`view: block ${b.writer.slice(0, 8)}#${b.seq} at position ${b.position}, expected ${expect}`); break }
-      if (!asBuffer(b.hashBefore).equals(asBuffer(h))) { problems.push(`chain hash differs before position ${b.position} (block ${formatKey(fromHex(b.writer))}#${b.seq})`); break }
+      if (hashing && b.position !== expect) { problems.push(`chain view: block ${formatKey(fromHex(b.writer))}#${b.seq} at position ${b.position}, expected ${expect}`); hashing = false }
+      if (hashing && !asBuffer(b.hashBefore).equals(asBuffer(h))) {
+        problems.push(last === null
+          ? `chain view: the chain hash stored before position ${b.position} is not the chain's first hash`
+          : `chain hash after block ${formatKey(fromHex(last.writer))}#${last.seq} (position ${b.position - 1}) differs from the view's: that block's stored bytes or the view is corrupt`)
+        hashing = false
+      }
       const feed = this.feeds.get(b.writer) ?? await this.ensureFeed(b.writer)
-      const bytes = await feed.core.get(b.seq, { wait: false })
-      if (bytes === null) { problems.push(`block ${b.seq} of ${formatKey(fromHex(b.writer))} is final but not stored`); break }
-      h = hasher.fold(h, fromHex(b.writer), b.seq, hash([bytes]), b.entries)
-      expect = b.position + b.entries
-      opts.onProgress?.(expect, total)
+      let bytes: Buffer | null
+      try {
+        bytes = await feed.core.get(b.seq, { wait: false })
+      } catch (e) {
+        // the database's own checksums failed (e.g. "Blob CRC mismatch")
+        problems.push(`block ${b.seq} of writer ${formatKey(fromHex(b.writer))} could not be read: ${(e as Error).message}`)
+        hashing = false
+        continue
+      }
+      if (bytes === null) {
+        if (hashing) problems.push(`block ${b.seq} of writer ${formatKey(fromHex(b.writer))} is final but not stored here`)
+        hashing = false
+        continue
+      }
+      noteFiles(b.writer, bytes)
+      if (hashing) {
+        h = hasher.fold(h, fromHex(b.writer), b.seq, hash([bytes]), b.entries)
+        expect = b.position + b.entries
+        last = b
+      }
+      opts.onProgress?.(b.position + b.entries, total)
     }
     const head = toHex(h)
-    if (problems.length === 0 && expect !== total) problems.push(`view ends at position ${expect}, final length is ${total}`)
-    if (problems.length === 0 && head !== this.view.meta.head) problems.push(`recomputed head ${head.slice(0, 16)} differs from the view's ${this.view.meta.head.slice(0, 16)}`)
-    if (problems.length === 0 && head !== toHex(this.engine.finalHash) && this.engine.finalLength === total) problems.push(`recomputed head ${head.slice(0, 16)} differs from the consensus state's ${toHex(this.engine.finalHash).slice(0, 16)}`)
+    const walked = problems.length === audited // the head checks only mean something after a clean walk
+    if (walked && expect !== total) problems.push(`chain view ends at position ${expect}, its final length is ${total}`)
+    // a view that never finalized anything (joined, not synced yet) stores no head at all
+    else if (walked && !(total === 0 && this.view.meta.head === '') && head !== this.view.meta.head) problems.push(`recomputed head ${head.slice(0, 16)}… differs from the view's ${this.view.meta.head.slice(0, 16)}…`)
+    else if (walked && head !== toHex(this.engine.finalHash) && this.engine.finalLength === total) problems.push(`recomputed head ${head.slice(0, 16)}… differs from the consensus state's ${toHex(this.engine.finalHash).slice(0, 16)}…`)
+    for (const t of this.engine.tail()) {
+      if (t.entries === 0) continue
+      const bytes = await this.feeds.get(t.writer)?.core.get(t.seq, { wait: false }).catch(() => null) // a read error was reported by the audit
+      if (bytes !== null && bytes !== undefined) noteFiles(t.writer, bytes)
+    }
+
+    // blob cores: only those stored here (a file never fetched has no core to audit)
+    for (const [blobHex, writer] of blobs) {
+      opts.signal?.throwIfAborted()
+      const label = `blob core ${formatKey(fromHex(blobHex))} (files of writer ${formatKey(fromHex(writer))})`
+      const core = this.store.get({ key: fromHex(blobHex), createIfMissing: false } as { key: Buffer })
+      try {
+        await core.ready()
+      } catch (e) {
+        await core.close().catch(() => {})
+        if ((e as { code?: string }).code === 'STORAGE_EMPTY') continue
+        problems.push(`${label}: could not be opened: ${(e as Error).message}`)
+        continue
+      }
+      try {
+        await audit(core, 'blobs', label)
+      } finally {
+        await core.close().catch(() => {})
+      }
+    }
     return { ok: problems.length === 0, problems, feeds, entries: expect, head }
   }
 
@@ -769,40 +892,116 @@ export class ChainNode extends ReadyResource {
 
   /**
    * Entries in [start, end): the final prefix first, then the pending tail (marked final:false).
-   * `final: true` stops at the final prefix. Streams; does not collect the chain in memory.
+   * `final: true` stops at the final prefix. `filter` keeps only matching entries; `limit` and
+   * `last` count matching entries. A writer filter reads that writer's blocks through the view's
+   * writer index; type and time filters read every block of the range (there is no index for
+   * them). Streams; does not collect the chain in memory.
    */
-  async * read (opts: { start?: number, end?: number, reverse?: boolean, limit?: number, final?: boolean } = {}): AsyncGenerator<ChainEntry> {
+  async * read (opts: ReadOptions = {}): AsyncGenerator<ChainEntry> {
     if (this.opened === false) await this.ready()
     await this.view.flush() // the runs, not a forced engine snapshot: reads can be frequent (log -f)
     const finalLength = this.view.meta.finalLength
     const tail = opts.final === true ? [] : this.engine.tail().filter((t) => t.entries > 0 && t.position >= finalLength)
     const total = opts.final === true ? finalLength : finalLength + tail.reduce((n, t) => n + t.entries, 0)
+    const filter = compileFilter(opts.filter)
+    const reverse = opts.reverse === true
     let start = Math.max(0, opts.start ?? 0)
     let end = Math.min(total, opts.end ?? total)
+    if (opts.last !== undefined) {
+      if (opts.last <= 0) return
+      start = filter === null ? Math.max(start, end - opts.last) : await this.startOfLast(opts.last, { start, end, finalLength, tail, filter }, filter)
+    }
     const limit = opts.limit ?? Infinity
-    if (opts.reverse === true) start = Math.max(start, end - limit)
-    else end = Math.min(end, start + limit)
-    if (end <= start) return
-
-    const segments: Array<AsyncIterable<{ writer: WriterKey, seq: number, position: number, entries: number, final: boolean }>> = []
-    const finals = async function * (view: ChainView, reverse: boolean) {
-      for await (const b of view.blocks(start, Math.min(end, finalLength), reverse)) yield { ...b, final: true }
+    if (filter === null) {
+      // without a filter every position matches: narrow the range instead of counting
+      if (reverse) start = Math.max(start, end - limit)
+      else end = Math.min(end, start + limit)
     }
-    const pend = async function * (reverse: boolean) {
-      const list = tail.filter((t) => t.position + t.entries > start && t.position < end)
-      if (reverse) list.reverse()
-      for (const t of list) yield { ...t, final: false }
-    }
-    if (opts.reverse === true) segments.push(pend(true), finals(this.view, true))
-    else segments.push(finals(this.view, false), pend(false))
+    if (end <= start || limit <= 0) return
 
-    for (const seg of segments) {
-      for await (const b of seg) {
-        const entries = await this.blockEntries(b.writer, b.seq)
-        const idx = Array.from({ length: b.entries }, (_, i) => i).filter((i) => b.position + i >= start && b.position + i < end)
-        if (opts.reverse === true) idx.reverse()
-        for (const i of idx) yield this.toEntry(b.writer, b.seq, i, b.position + i, b.final, entries)
+    let count = 0
+    for await (const b of this.blockRefs({ start, end, finalLength, tail, filter }, reverse)) {
+      const entries = await this.blockEntries(b.writer, b.seq)
+      if (filter !== null && !filter.block(entries.block)) continue
+      const from = Math.max(start, b.position) - b.position
+      const to = Math.min(end, b.position + b.entries) - b.position
+      for (let k = 0; k < to - from; k++) {
+        const i = reverse ? to - 1 - k : from + k
+        if (filter !== null && !filter.entry(entries.entries[i])) continue
+        yield this.toEntry(b.writer, b.seq, i, b.position + i, b.final, entries)
+        if (++count >= limit) return
       }
+    }
+  }
+
+  /** The position from which `read` yields the last `n` entries that match `filter` in a range. */
+  private async startOfLast (n: number, range: ReadRange, filter: CompiledFilter): Promise<number> {
+    let count = 0
+    for await (const b of this.blockRefs(range, true)) {
+      const entries = await this.blockEntries(b.writer, b.seq)
+      if (!filter.block(entries.block)) continue
+      const from = Math.max(range.start, b.position) - b.position
+      const to = Math.min(range.end, b.position + b.entries) - b.position
+      for (let i = to - 1; i >= from; i--) {
+        if (filter.entry(entries.entries[i]) && ++count >= n) return b.position + i
+      }
+    }
+    return range.start
+  }
+
+  /**
+   * The blocks holding entries of [start, end) in chain order (or reversed): final ones from the
+   * view's runs — or, with a writer filter, from that writer's index — then the pending tail.
+   */
+  private async * blockRefs (range: ReadRange, reverse: boolean): AsyncGenerator<BlockRef> {
+    const { start, end, finalLength, tail, filter } = range
+    const writer = filter?.writer ?? null
+    const pending = tail
+      .filter((t) => t.position + t.entries > start && t.position < end && (writer === null || t.writer === writer))
+      .map((t) => ({ writer: t.writer, seq: t.seq, position: t.position, entries: t.entries, final: false }))
+    if (reverse) {
+      yield * pending.reverse()
+      yield * this.finalBlockRefs(start, Math.min(end, finalLength), writer, true)
+    } else {
+      yield * this.finalBlockRefs(start, Math.min(end, finalLength), writer, false)
+      yield * pending
+    }
+  }
+
+  private async * finalBlockRefs (start: number, end: number, writer: WriterKey | null, reverse: boolean): AsyncGenerator<BlockRef> {
+    if (end <= start) return
+    if (writer === null) {
+      for await (const b of this.view.blocks(start, end, reverse)) yield { writer: b.writer, seq: b.seq, position: b.position, entries: b.entries, final: true }
+      return
+    }
+    // the index gives (seq, position); the entry count comes from the block itself (cached for the read)
+    const ref = async (x: { seq: number, position: number }): Promise<BlockRef> =>
+      ({ writer, seq: x.seq, position: x.position, entries: (await this.blockEntries(writer, x.seq)).entries.length, final: true })
+    if (reverse) {
+      for await (const x of this.view.writerBlocks(writer, 0, true)) {
+        if (x.position >= end) continue
+        const r = await ref(x)
+        if (r.position + r.entries <= start) return
+        yield r
+      }
+      return
+    }
+    // forward: a block that starts before `start` may still reach into the range; only the
+    // last such block can, so hold it until the first block at or after `start`
+    let before: { seq: number, position: number } | null = null
+    for await (const x of this.view.writerBlocks(writer, 0)) {
+      if (x.position < start) { before = x; continue }
+      if (before !== null) {
+        const r = await ref(before)
+        before = null
+        if (r.position + r.entries > start) yield r
+      }
+      if (x.position >= end) return
+      yield await ref(x)
+    }
+    if (before !== null) {
+      const r = await ref(before)
+      if (r.position + r.entries > start) yield r
     }
   }
 
@@ -871,4 +1070,67 @@ export function cutBlocks (entries: RawEntry[]): RawEntry[][] {
   }
   if (cur.length > 0) out.push(cur)
   return out
+}
+
+/** A block holding entries of a read, with where they sit in the chain. */
+interface BlockRef { writer: WriterKey, seq: number, position: number, entries: number, final: boolean }
+
+/** What one read covers: its range, the final length and pending tail it started from, its filter. */
+interface ReadRange {
+  start: number
+  end: number
+  finalLength: number
+  tail: Array<{ writer: WriterKey, seq: number, entries: number, position: number }>
+  filter: CompiledFilter | null
+}
+
+/** An EntryFilter as read applies it: per block (writer, time) and per entry (type). */
+interface CompiledFilter {
+  writer: WriterKey | null
+  block: (b: Block | null) => boolean
+  entry: (e: RawEntry | undefined) => boolean
+}
+
+const TYPE_CODES: Record<EntryTypeName, number> = { data: EntryType.DATA, file: EntryType.FILE, membership: EntryType.MEMBERSHIP, join: EntryType.JOIN, genesis: EntryType.GENESIS }
+
+function compileFilter (f: EntryFilter | undefined): CompiledFilter | null {
+  if (f === undefined) return null
+  const writer = f.writer === undefined ? null : toHex(f.writer)
+  const types = f.types === undefined ? null : new Set(f.types.map((t) => {
+    const code = TYPE_CODES[t]
+    if (code === undefined) throw err('INVALID_ARGUMENT', `unknown entry type "${String(t)}" (${Object.keys(TYPE_CODES).join(', ')})`)
+    return code
+  }))
+  const since = f.sinceTime ?? null
+  if (writer === null && types === null && since === null) return null
+  return {
+    writer,
+    block: since === null ? () => true : (b) => (b?.time ?? 0) >= since,
+    // an entry that did not decode reads as data (see toEntry)
+    entry: types === null ? () => true : (e) => types.has(e === undefined || ENTRY_TYPE_NAMES[e.type] === undefined ? EntryType.DATA : e.type),
+  }
+}
+
+/** Hypercore's audit in dry-run mode on one core; a storage error becomes the row's `error`. */
+async function auditCore (core: Hypercore, kind: VerifiedCore['kind']): Promise<VerifiedCore> {
+  const row: VerifiedCore = {
+    key: core.key === null ? '' : formatKey(core.key), kind, length: core.length,
+    blocks: 0, treeNodes: 0, droppedBlocks: 0, droppedTreeNodes: 0, droppedBits: 0, corrupt: false, error: null,
+  }
+  // the audit lives on Hypercore's internal core object (not on sessions) in 11.37
+  const inner = (core as unknown as { core?: { audit?: (o: { dryRun: boolean }) => Promise<Record<string, number | boolean> | null> } }).core
+  if (inner?.audit === undefined) return { ...row, error: 'this Hypercore has no audit' }
+  try {
+    const st = await inner.audit({ dryRun: true })
+    if (st === null) return { ...row, corrupt: true }
+    row.blocks = Number(st.blocks ?? 0)
+    row.treeNodes = Number(st.treeNodes ?? 0)
+    row.droppedBlocks = Number(st.droppedBlocks ?? 0)
+    row.droppedTreeNodes = Number(st.droppedTreeNodes ?? 0)
+    row.droppedBits = Number(st.droppedBits ?? 0)
+    row.corrupt = st.corrupt === true
+  } catch (e) {
+    row.error = e instanceof Error ? e.message : String(e)
+  }
+  return row
 }

@@ -118,3 +118,31 @@ export function entryJson (e: ChainEntry): Record<string, unknown> {
   }
   return out
 }
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/** Columns visible on a terminal (ANSI colour codes take none). */
+export function visibleWidth (s: string): number {
+  return s.replace(ANSI, '').length
+}
+
+/** One column of `table`: its heading and whether numbers are right-aligned in it. */
+export interface Column {
+  title: string
+  align?: 'left' | 'right'
+}
+
+/**
+ * Lines of an aligned table with a dim heading row, for a terminal: cells may carry colour;
+ * columns are two spaces apart; the last column is not padded.
+ */
+export function table (columns: Column[], rows: string[][], c: Colors, indent = ''): string[] {
+  const widths = columns.map((col, i) => Math.max(visibleWidth(col.title), ...rows.map((r) => visibleWidth(r[i] ?? ''))))
+  const line = (cells: string[]): string => indent + cells.map((cell, i) => {
+    if (i === cells.length - 1 && columns[i]?.align !== 'right') return cell
+    const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleWidth(cell)))
+    return columns[i]?.align === 'right' ? pad + cell : cell + pad
+  }).join('  ').trimEnd()
+  return [c.dim(line(columns.map((col) => col.title))), ...rows.map(line)]
+}

@@ -3,7 +3,7 @@
  * process) and RemoteChain (the same calls through a running daemon's socket). The daemon serves
  * its requests with LocalChain, so both paths run the same code and print the same output.
  */
-import type { AppendResult, ChainEntry, ChainStatus } from '../node.js'
+import type { AppendResult, ChainEntry, ChainStatus, EntryTypeName, VerifyReport } from '../node.js'
 import type { BanRecord } from '../net/network.js'
 
 /** `status` as the CLI prints it: the node's status plus where it is stored. */
@@ -16,8 +16,21 @@ export interface StatusReport extends ChainStatus {
   bans: BanRecord[]
 }
 
-/** Which entries to read: positions [start, end), or the last `last` ones; `final` stops at the final prefix. */
-export interface ReadRange {
+/** Which entries a read or follow keeps besides positions (every condition given must hold); plain JSON for the wire. */
+export interface EntryQuery {
+  /** only entries of this writer: its key, 64 lowercase hex */
+  writer?: string
+  /** only entries of these types */
+  types?: EntryTypeName[]
+  /** only entries written at or after this wall-clock time, ms */
+  sinceTime?: number
+}
+
+/**
+ * Which entries to read: positions [start, end) that match the query, or the last `last` of
+ * them (still oldest first); `final` stops at the final prefix (final entries only).
+ */
+export interface ReadRange extends EntryQuery {
   start?: number
   end?: number
   last?: number
@@ -69,10 +82,14 @@ export interface ChainInfo {
   storage: string
 }
 
-/** Options of follow (`log -f`). */
-export interface FollowOptions {
-  /** start with the last N entries (null: the whole chain) */
+/** Options of follow (`log -f`); the query filters both the entries listed first and the live ones. */
+export interface FollowOptions extends EntryQuery {
+  /** start with the last N (matching) entries (null: the whole chain) */
   last: number | null
+  /** no entry before this position (default 0) */
+  start?: number
+  /** final entries only: no pending previews */
+  final?: boolean
   signal: AbortSignal
 }
 
@@ -101,4 +118,6 @@ export interface ChainApi {
   follow (opts: FollowOptions): AsyncIterable<ChainEntry>
   /** Wait until caught up (see sync.ts); TIMEOUT after `timeout` ms. Needs a network. */
   sync (opts: SyncOptions): Promise<SyncResult>
+  /** Audit every core of the chain stored here and recompute the chain hash (ChainNode.verify). */
+  verify (): Promise<VerifyReport>
 }

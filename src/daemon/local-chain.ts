@@ -3,11 +3,11 @@
  * runs; the daemon uses it to serve requests, so both paths share this code.
  */
 import { err } from '../errors.js'
-import type { AppendResult, ChainEntry, ChainNode } from '../node.js'
+import type { AppendResult, ChainEntry, ChainNode, VerifyReport } from '../node.js'
 import type { Network } from '../net/network.js'
 import type { Storage } from '../storage.js'
 import type { ChainApi, FollowOptions, PositionedEntry, ReadRange, StatusReport, SyncOptions, SyncResult } from './chain-api.js'
-import { followNode } from './follow.js'
+import { entryFilter, followFiltered } from './follow-filter.js'
 import { waitCaughtUp } from './sync.js'
 
 /** A chain opened in this process. It does not own the node, the storage or the network. */
@@ -54,15 +54,7 @@ export class LocalChain implements ChainApi {
   }
 
   async * read (range: ReadRange, signal?: AbortSignal): AsyncGenerator<ChainEntry> {
-    const opts: { start?: number, end?: number, final?: boolean } = {}
-    if (range.last !== undefined) {
-      if (range.last === 0) return
-      opts.start = Math.max(0, this.node.length - range.last)
-    } else if (range.start !== undefined) {
-      opts.start = range.start
-    }
-    if (range.end !== undefined) opts.end = range.end
-    if (range.final === true) opts.final = true
+    const opts = { start: range.start, end: range.end, last: range.last, final: range.final, filter: entryFilter(range) }
     for await (const e of this.node.read(opts)) {
       if (signal?.aborted === true) return
       yield e
@@ -82,7 +74,11 @@ export class LocalChain implements ChainApi {
   }
 
   follow (opts: FollowOptions): AsyncIterable<ChainEntry> {
-    return followNode(this.node, opts)
+    return followFiltered(this.node, opts)
+  }
+
+  async verify (): Promise<VerifyReport> {
+    return this.node.verify()
   }
 
   async sync (opts: SyncOptions): Promise<SyncResult> {

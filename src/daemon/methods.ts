@@ -4,7 +4,8 @@
  * `server.register(name, handler)` the same way.
  */
 import { err } from '../errors.js'
-import type { ReadRange } from './chain-api.js'
+import type { EntryQuery, FollowOptions, ReadRange } from './chain-api.js'
+import type { EntryTypeName } from '../node.js'
 import type { Daemon } from './daemon.js'
 import { PROTOCOL_VERSION, encodeEntry } from './protocol.js'
 import type { RpcServer } from './server.js'
@@ -45,7 +46,7 @@ export function registerMethods (server: RpcServer, daemon: Daemon): void {
 
   server.register('read', async (p, call) => {
     const c = await daemon.chain(chainParam(p))
-    const range: ReadRange = {}
+    const range: ReadRange = entryQuery(p)
     const start = optionalInt(p.start, 'start')
     const end = optionalInt(p.end, 'end')
     const last = optionalInt(p.last, 'last')
@@ -80,9 +81,15 @@ export function registerMethods (server: RpcServer, daemon: Daemon): void {
   server.register('follow', async (p, call) => {
     const c = await daemon.chain(chainParam(p))
     const last = p.last === null || p.last === undefined ? null : requiredInt(p.last, 'last')
-    for await (const e of c.follow({ last, signal: call.signal })) await call.event(encodeEntry(e))
+    const opts: FollowOptions = { ...entryQuery(p), last, signal: call.signal }
+    const start = optionalInt(p.start, 'start')
+    if (start !== undefined) opts.start = start
+    if (p.final === true) opts.final = true
+    for await (const e of c.follow(opts)) await call.event(encodeEntry(e))
     return null
   })
+
+  server.register('verify', async (p) => (await daemon.chain(chainParam(p))).verify())
 
   server.register('sync', async (p, call) => {
     const c = await daemon.chain(chainParam(p))
@@ -91,7 +98,23 @@ export function registerMethods (server: RpcServer, daemon: Daemon): void {
   })
 }
 
-function chainParam (p: Params): Buffer | null {
+/** The entry filters of `read` and `follow`: `writer` (hex), `types`, `sinceTime` (ms). */
+function entryQuery (p: Params): EntryQuery {
+  const q: EntryQuery = {}
+  if (p.writer !== undefined && p.writer !== null) q.writer = keyParam(p.writer, 'writer').toString('hex')
+  if (p.types !== undefined && p.types !== null) {
+    if (!Array.isArray(p.types) || !p.types.every((t) => typeof t === 'string' && ENTRY_TYPES.includes(t as EntryTypeName))) throw err('INVALID_ARGUMENT', `types must be an array of ${ENTRY_TYPES.join(', ')}`)
+    q.types = p.types as EntryTypeName[]
+  }
+  const sinceTime = optionalInt(p.sinceTime, 'sinceTime')
+  if (sinceTime !== undefined) q.sinceTime = sinceTime
+  return q
+}
+
+const ENTRY_TYPES: EntryTypeName[] = ['data', 'file', 'membership', 'join', 'genesis']
+
+/** The `chain` param: a hex key, or null for the storage's first chain (also used by file-methods.ts). */
+export function chainParam (p: Params): Buffer | null {
   if (p.chain === undefined || p.chain === null) return null
   return keyParam(p.chain, 'chain')
 }
@@ -101,13 +124,15 @@ function keyParam (v: unknown, what: string): Buffer {
   return Buffer.from(v, 'hex')
 }
 
-function optionalString (v: unknown, what: string): string | undefined {
+/** An optional string param (also used by file-methods.ts). */
+export function optionalString (v: unknown, what: string): string | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'string') throw err('INVALID_ARGUMENT', `${what} must be a string`)
   return v
 }
 
-function requiredInt (v: unknown, what: string): number {
+/** A whole number ≥ 0 (also used by file-methods.ts). */
+export function requiredInt (v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw err('INVALID_ARGUMENT', `${what} must be a whole number ≥ 0`)
   return v
 }

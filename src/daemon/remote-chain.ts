@@ -1,6 +1,6 @@
 /** RemoteChain: the ChainApi through a running daemon (methods in methods.ts). */
 import { err } from '../errors.js'
-import type { AppendResult, ChainEntry } from '../node.js'
+import type { AppendResult, ChainEntry, VerifyReport } from '../node.js'
 import type { ChainApi, ChainInfo, FollowOptions, PositionedEntry, ReadRange, StatusReport, SyncOptions, SyncProgress, SyncResult } from './chain-api.js'
 import type { DaemonClient } from './client.js'
 import { decodeEntry, type WireEntry } from './protocol.js'
@@ -61,12 +61,17 @@ export class RemoteChain implements ChainApi {
   }
 
   async * follow (opts: FollowOptions): AsyncGenerator<ChainEntry> {
-    const params = { chain: this.chain, last: opts.last }
+    const { signal: _signal, ...query } = opts
+    const params = { chain: this.chain, ...query }
     try {
       for await (const w of this.client.stream<WireEntry>('follow', params, opts.signal)) yield decodeEntry(w)
     } catch (e) {
       if (!opts.signal.aborted) throw e // interrupted: end quietly, like the local path
     }
+  }
+
+  verify (): Promise<VerifyReport> {
+    return this.client.request<VerifyReport>('verify', { chain: this.chain })
   }
 
   async sync (opts: SyncOptions): Promise<SyncResult> {

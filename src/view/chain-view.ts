@@ -178,7 +178,8 @@ export class ChainView {
   private async _flush (blocks: ViewBlock[], newWriters: number[]): Promise<void> {
     // The snapshot can lag the runs (a restart re-derives the segments after it, and apply()
     // skips positions already written), so a large one is written at most once per
-    // SNAPSHOT_INTERVAL; close() and explicit flushes always write it.
+    // SNAPSHOT_INTERVAL; explicit flushes always write it (the node's close() flushes only
+    // if the engine changed, see ChainNode._close).
     const now = Date.now()
     const takeSnapshot = this.snapshotSource !== null && (this.forceSnapshot || now - this.lastSnapshotAt >= SNAPSHOT_INTERVAL)
     const snapshot = takeSnapshot ? this.snapshotSource!() : null
@@ -280,15 +281,26 @@ export class ChainView {
     return null
   }
 
-  /** Final blocks of one writer (with entries) from block `fromSeq` on, with their positions. */
-  async * writerBlocks (writer: WriterKey, fromSeq = 0): AsyncGenerator<{ seq: number, position: number }> {
+  /**
+   * Final blocks of one writer (those with entries) with their positions, in feed order from
+   * block `fromSeq` on, or with `reverse` newest first down to `fromSeq`. Reads the writer index
+   * only (one key per INDEX_CHUNK blocks), never the runs of other writers' blocks.
+   */
+  async * writerBlocks (writer: WriterKey, fromSeq = 0, reverse = false): AsyncGenerator<{ seq: number, position: number }> {
     const idx = this.writerIdx.get(writer)
     if (idx === undefined) return
     const from = writerIndexKey(idx, fromSeq - (fromSeq % INDEX_CHUNK))
-    for await (const node of this.bee.createReadStream({ gte: from, lt: writerIndexKey(idx + 1, 0) })) {
+    for await (const node of this.bee.createReadStream({ gte: from, lt: writerIndexKey(idx + 1, 0), reverse })) {
       const list = c.decode(indexEncoding, node.value)
-      for (let i = 0; i + 1 < list.length; i += 2) {
-        if (list[i]! >= fromSeq) yield { seq: list[i]!, position: list[i + 1]! }
+      if (!reverse) {
+        for (let i = 0; i + 1 < list.length; i += 2) {
+          if (list[i]! >= fromSeq) yield { seq: list[i]!, position: list[i + 1]! }
+        }
+        continue
+      }
+      for (let i = list.length - 2; i >= 0; i -= 2) {
+        if (list[i]! < fromSeq) return
+        yield { seq: list[i]!, position: list[i + 1]! }
       }
     }
   }
