@@ -72,5 +72,6 @@ export function seconds (value: unknown, what: string): number {
   if (!/^\d+(\.\d+)?$/.test(s)) throw new FeedchainError('INVALID_NUMBER', `${what} must be a number of seconds > 0, got "${clip(s)}"`)
   const n = Number(s)
   if (!(n > 0) || !Number.isFinite(n) || n > 365 * 24 * 3600) throw new FeedchainError('INVALID_NUMBER', `${what} must be a number of seconds > 0 (at most a year), got "${clip(s)}"`)
-  return Math.round(n * 1000)
+  // at least 1 ms: a value > 0 must not round to 0, which would mean "already timed out"
+  return Math.max(1, Math.round(n * 1000))
 }

@@ -12,6 +12,8 @@ export interface ParsedInput {
   operands: unknown[]
   /** options of the command and of its parents (global ones such as --storage) */
   opts: Record<string, unknown>
+  /** the whole commander program (completion reads the commands and options from it) */
+  program?: Command
 }
 
 /** One command, with its typed arguments `A`. */
@@ -34,6 +36,8 @@ export interface CommandSpec<A> {
   stopsOnSignal?: boolean
   /** after a signal, exit at the latest after this long, ms (default HARD_DEADLINE_MS) */
   hardDeadlineMs?: number
+  /** left out of the overview, --help and completion (plumbing such as `complete`) */
+  hidden?: boolean
 }
 
 /** A command with its argument type hidden, so different commands fit in one list. */
@@ -52,6 +56,7 @@ export interface AnyCommand {
   /** see CommandSpec */
   stopsOnSignal?: boolean
   hardDeadlineMs?: number
+  hidden?: boolean
 }
 
 /** Wrap a typed command spec for the command table. */
@@ -68,5 +73,6 @@ export function defineCommand<A> (spec: CommandSpec<A>): AnyCommand {
     },
     ...(spec.stopsOnSignal !== undefined ? { stopsOnSignal: spec.stopsOnSignal } : {}),
     ...(spec.hardDeadlineMs !== undefined ? { hardDeadlineMs: spec.hardDeadlineMs } : {}),
+    ...(spec.hidden !== undefined ? { hidden: spec.hidden } : {}),
   }
 }

@@ -28,6 +28,8 @@ import { writersCommand } from './commands/writers.js'
 import { sendCommand } from './commands/send.js'
 import { filesCommand } from './commands/files.js'
 import { getCommand } from './commands/get.js'
+import { verifyCommand } from './commands/verify.js'
+import { completeCommand, completionCommand } from './commands/completion.js'
 
 /**
  * Every command, in the order the overview lists them. A new command is one file under
@@ -36,7 +38,8 @@ import { getCommand } from './commands/get.js'
 export const COMMANDS: AnyCommand[] = [
   initCommand, joinCommand, shareCommand, appendCommand, logCommand, showCommand, statusCommand, writersCommand,
   sendCommand, filesCommand, getCommand,
-  syncCommand, daemonCommand,
+  verifyCommand, syncCommand, daemonCommand,
+  completionCommand, completeCommand,
 ]
 
 /** After a signal, how long the command has to stop by itself before the node is closed under it, ms. */
@@ -50,6 +53,11 @@ export interface CliIO {
   stdout: Writable & { isTTY?: boolean }
   stderr: Writable & { isTTY?: boolean }
   env: NodeJS.ProcessEnv
+  /**
+   * Aborting it stops the command as SIGTERM does (for callers running `main` in their own
+   * process, such as tests). The caller owns the process: no hard-deadline exit follows.
+   */
+  signal?: AbortSignal | undefined
 }
 
 type Signal = keyof typeof EXIT_SIGNAL
@@ -105,13 +113,15 @@ export function buildProgram (io: Pick<CliIO, 'stdout' | 'stderr'>, onSelect: (s
     .exitOverride()
     .configureOutput({
       writeOut: (s) => { io.stdout.write(s) },
-      writeErr: (s) => { io.stderr.write(s) },
+      // commander writes to stderr only on errors (the help after a missing command), and each
+      // of them also throws: main reports it in one line instead
+      writeErr: () => {},
       outputError: () => { onErrorIn('feedchain') },
     })
     .addHelpText('after', OVERVIEW_AFTER)
 
   const add = (parent: Command, spec: AnyCommand, path: string, isDefault: boolean): void => {
-    const cmd = parent.command(spec.name, isDefault ? { isDefault: true } : {})
+    const cmd = parent.command(spec.name, { ...(isDefault ? { isDefault: true } : {}), ...(spec.hidden === true ? { hidden: true } : {}) })
     cmd.summary(spec.summary).description(spec.description)
     // errors are printed in one line by exit.ts; remember which command failed for the hint
     cmd.configureOutput({ outputError: () => { onErrorIn(path) } })
@@ -132,11 +142,32 @@ export function buildProgram (io: Pick<CliIO, 'stdout' | 'stderr'>, onSelect: (s
         const names = parent.commands.map((c) => c.name()).filter((n) => n !== 'help').join(', ')
         throw new FeedchainError('USAGE', `unknown command '${extra[0] ?? ''}' for '${group}' (${names}); see \`${group} --help\``)
       }
-      onSelect({ command: spec, path, input: { operands: self.processedArgs as unknown[], opts: self.optsWithGlobals() } })
+      onSelect({ command: spec, path, input: { operands: self.processedArgs as unknown[], opts: self.optsWithGlobals(), program } })
     })
   }
   for (const spec of COMMANDS) add(program, spec, `feedchain ${spec.name}`, false)
   return program
+}
+
+/**
+ * The error for commander's "show the help as an error": no command given (only global options),
+ * or `help <name>` naming no command. Follows the operands commander kept down the command tree
+ * to name the group it happened in.
+ */
+function helpError (program: Command): FeedchainError {
+  const args = program.args
+  let cmd = program
+  let path = 'feedchain'
+  let i = 0
+  for (; i < args.length; i++) {
+    const sub = cmd.commands.find((c) => c.name() === args[i])
+    if (sub === undefined) break
+    cmd = sub
+    path += ' ' + sub.name()
+  }
+  const name = args[i + 1]
+  if (args[i] === 'help' && name !== undefined) return new FeedchainError('USAGE', `unknown command '${name}' for '${path}'; see \`${path} --help\``)
+  return new FeedchainError('USAGE', `missing command; see \`${path} --help\``)
 }
 
 /**
@@ -165,7 +196,8 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     } catch (e) {
       if (!(e instanceof CommanderError)) throw e
       if (e.exitCode === 0) return 0 // --help, --version
-      const msg = e.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ')
+      if (e.code === 'commander.help') throw helpError(program)
+      const msg = e.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')
       throw new FeedchainError('USAGE', `${msg}; see \`${errorIn} --help\``)
     }
     const sel = selected as Selection | null
@@ -174,7 +206,7 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     run = sel.command.prepare(sel.input)
     storageDir = resolveStorageDir(sel.input.opts.storage === undefined ? undefined : String(sel.input.opts.storage), io.env)
     net = netArgs(sel.input.opts, io.env)
-    json = sel.input.opts.json === true
+    json = sel.input.opts.json === true || String(sel.input.opts.format ?? '').trim().toLowerCase() === 'json' // log --format json
     command = sel.command
   } catch (e) {
     return reportError(e, io.stderr, io.env)
@@ -188,26 +220,32 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
   out.onBrokenPipe(() => controller.abort(new FeedchainError('ABORTED', 'stdout closed')))
 
   const timers: NodeJS.Timeout[] = []
-  const onSignal = (sig: Signal): void => {
+  const onSignal = (sig: Signal, ownProcess = true): void => {
     if (signal !== null) {
       // a second Ctrl-C: stop now
-      process.exit(reportSignal(sig, io.stderr))
+      if (ownProcess) process.exit(reportSignal(sig, io.stderr))
+      return
     }
     signal = sig
     controller.abort(new FeedchainError('ABORTED', 'interrupted'))
     // let the command stop by itself; if it is stuck in a wait, close the node under it (a
     // command that stops on signals closes its own resources)
     if (command.stopsOnSignal !== true) timers.push(setTimeout(() => { ctx.close().catch(() => {}) }, CLOSE_GRACE_MS))
-    timers.push(setTimeout(() => {
-      io.stderr.write(`feedchain: did not close within ${hardDeadline / 1000} s; exiting\n`)
-      process.exit(EXIT_SIGNAL[sig])
-    }, hardDeadline))
+    if (ownProcess) {
+      timers.push(setTimeout(() => {
+        io.stderr.write(`feedchain: did not close within ${hardDeadline / 1000} s; exiting\n`)
+        process.exit(EXIT_SIGNAL[sig])
+      }, hardDeadline))
+    }
     for (const t of timers) t.unref()
   }
   const onInt = (): void => { onSignal('SIGINT') }
   const onTerm = (): void => { onSignal('SIGTERM') }
+  const onAbort = (): void => { onSignal('SIGTERM', false) }
   process.on('SIGINT', onInt)
   process.on('SIGTERM', onTerm)
+  if (io.signal?.aborted === true) onAbort()
+  else io.signal?.addEventListener('abort', onAbort, { once: true })
 
   let failure: unknown = null
   try {
@@ -223,6 +261,7 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
   await out.flush()
   process.off('SIGINT', onInt)
   process.off('SIGTERM', onTerm)
+  io.signal?.removeEventListener('abort', onAbort)
   for (const t of timers) clearTimeout(t)
 
   if (signal !== null && command.stopsOnSignal === true && failure === null) return 0

@@ -77,7 +77,8 @@ export const joinCommand = defineCommand<JoinArgs>({
   configure (cmd) {
     cmd.argument('<key>', 'the chain key (z-base32 or hex)')
     cmd.addOption(new Option('--timeout <seconds>', `give up waiting after this long (default ${DEFAULT_SYNC_TIMEOUT_MS / 1000})`))
-    cmd.addOption(new Option('--no-wait', 'do not wait until caught up'))
+    // --timeout bounds the wait that --no-wait skips: both at once is a mistake worth naming
+    cmd.addOption(new Option('--no-wait', 'do not wait until caught up').conflicts('timeout'))
     jsonOption(cmd)
   },
   args (input) {
