@@ -196,3 +196,16 @@ function isCliErrorLine (t, stderr, code) {
   t.is(lines.length, 1, 'one line on stderr')
   t.ok((lines[0] ?? '').endsWith(`[${code}]`), lines[0])
 }
+
+test('verify: a chain joined but not synced yet (nothing final, no head stored) passes', async (t) => {
+  const { key } = await initChain(t, 'verify-empty')
+  const testnet = await localTestnet(t) // nobody else on it: the join finds no peer and syncs nothing
+  const env = childEnv(t, testnet.bootstrap)
+  const storage = path.join(tmpDir(t), 'joined')
+  const j = await cli(t, env, storage, ['join', key, '--no-wait'])
+  t.is(j.code, 0, 'joined without waiting: ' + j.stderr.trim())
+  const r = await cli(t, env, storage, ['verify', '--json'])
+  t.is(r.code, 0, 'verify exits 0: ' + (r.stdout + r.stderr).trim().slice(0, 300))
+  const report = JSON.parse(r.stdout.trim().split('\n').pop())
+  t.is(report.problems.length, 0, 'no problems listed')
+})
