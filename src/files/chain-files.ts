@@ -61,7 +61,7 @@ export interface FileChain {
   readonly writerKey: Buffer
   readonly finalLength: number
   ready (): Promise<void>
-  read (opts?: { start?: number }): AsyncIterable<FileChainEntry>
+  read (opts?: { start?: number, filter?: { types?: ReadonlyArray<'file'> } }): AsyncIterable<FileChainEntry>
   appendEntries (entries: RawEntry[]): Promise<{ length: number, finalLength: number }>
   status (): { isWriter: boolean }
   on (event: 'update', fn: () => void): unknown
@@ -271,7 +271,7 @@ export class ChainFiles extends ReadyResource {
   private async scanOnce (): Promise<FileRecord[]> {
     const pending: FileRecord[] = []
     const finalLength = this.node.finalLength
-    for await (const e of this.node.read({ start: this.scannedFinal })) {
+    for await (const e of this.node.read({ start: this.scannedFinal, filter: { types: ['file'] } })) {
       if (e.type !== 'file') continue
       let payload: FilePayload
       try {
