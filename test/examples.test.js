@@ -20,7 +20,7 @@ test('the examples listed in EXPECT exist', (t) => {
 for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
   // the child is killed after 90 s; the test itself must not time out first (brittle's default is 30 s)
   test(`examples/${name} runs and exits 0`, { timeout: 100_000 }, async (t) => {
-    const child = spawn(process.execPath, [path.join(dir, name)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(process.execPath, [path.join(dir, name)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', DEMO_FILE_MB: '8' } })
     t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
     let out = ''
     child.stdout.on('data', (d) => { out += d })
