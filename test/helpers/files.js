@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { waitFor as waitAny } from './wait.js'
 
 const HERE = fileURLToPath(import.meta.url)
 const ROOT = path.resolve(path.dirname(HERE), '..', '..')
@@ -144,30 +145,9 @@ export async function createPeer (t, testnet, { key = null, blockSize = 0, netwo
   return { store, network: net, node, files, dir }
 }
 
-/** Wait until cond() holds, re-checking on 'update' of the emitters; fail after ms with `what`. */
-export function waitFor (emitters, cond, { ms = 20000, what = 'condition', describe = null } = {}) {
-  return new Promise((resolve, reject) => {
-    let done = false
-    const check = async () => {
-      if (done) return
-      let ok = false
-      try { ok = await cond() } catch (e) { return finish(e) }
-      if (ok) finish(null)
-    }
-    const finish = (e) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      clearInterval(poll)
-      for (const em of emitters) em.off('update', check)
-      if (e) reject(e)
-      else resolve()
-    }
-    const poll = setInterval(check, 100) // safety net for state that changes without an event
-    const timer = setTimeout(() => finish(new Error(`timed out after ${ms} ms waiting for ${what}` + (describe ? ': ' + describe() : ''))), ms)
-    for (const em of emitters) em.on('update', check)
-    check()
-  })
+/** Wait until cond() (sync or async) holds, re-checking on 'update' of the emitters (see wait.js); 20 s by default. */
+export function waitFor (emitters, cond, opts = {}) {
+  return waitAny(emitters, cond, { ms: 20000, ...opts })
 }
 
 /** Wait until `peer` knows the file `id`. */
