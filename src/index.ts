@@ -2,6 +2,8 @@
 export { ChainNode, cutBlocks } from './node.js'
 export type { ChainNodeOptions, ChainEntry, ChainStatus, WriterStatus, PeerStatus, AppendResult, EntryData, EntryTypeName, VerifyReport, VerifiedCore, EntryFilter, ReadOptions } from './node.js'
 export { Storage } from './storage.js'
+export { tuneAllocator, MMAP_THRESHOLD } from './allocator.js'
+export type { AllocatorTuning } from './allocator.js'
 export type { ChainRecord, StorageOptions } from './storage.js'
 export { FeedchainError, ERROR_CODES, isFeedchainError } from './errors.js'
 export type { ErrorCode } from './errors.js'

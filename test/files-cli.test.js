@@ -130,14 +130,15 @@ test('cli: get killed with -9 halfway resumes from the stored blocks; only a sma
 })
 
 test('memory: the receiver\'s peak RSS levels off; it does not grow with the file size', async (t) => {
-  // Below ~150 MiB moved, a receiver's RSS still rises with every MiB: RocksDB memtables fill
-  // (2 × the write buffer) and glibc keeps freed 1 MiB network buffers for reuse. Both are
-  // bounded, so the test compares two sizes above that point: 3× the file, nearly the same peak.
+  // The receivers run with the product's storage and allocator setting (what the CLI and the
+  // daemon use). Below ~100 MiB moved, RSS still rises while RocksDB's memtables fill (2 × 8 MiB),
+  // so the test compares two sizes above that point: 3× the file, nearly the same peak. (The
+  // 200 MB target itself is measured by the transfer benchmark, on 1 GiB.)
   const testnet = await createTestnet(t)
   const dir = tmpdir(t)
   const sizes = [128 * MiB, 384 * MiB]
   const seed = spawnPeer(t, { name: 'seeder' })
-  const { key } = await seed.request({ type: 'open', dir: path.join(dir, 'seed'), bootstrap: testnet.bootstrapString, writeBufferSize: 16 * MiB })
+  const { key } = await seed.request({ type: 'open', dir: path.join(dir, 'seed'), bootstrap: testnet.bootstrapString, product: true })
   const ids = []
   for (const [i, size] of sizes.entries()) {
     const { info } = await seed.request({ type: 'send', file: makeFile(path.join(dir, `f${i}.bin`), size, { seed: 20 + i }) }, 120000)
@@ -146,9 +147,9 @@ test('memory: the receiver\'s peak RSS levels off; it does not grow with the fil
   }
   const peaks = []
   for (const [i, size] of sizes.entries()) {
-    // a fresh process per size, its store with the 16 MiB memtable src/storage.ts is asked to use
+    // a fresh process per size
     const recv = spawnPeer(t, { name: `receiver-${i}` })
-    await recv.request({ type: 'open', dir: path.join(dir, `recv${i}`), bootstrap: testnet.bootstrapString, key, writeBufferSize: 16 * MiB })
+    await recv.request({ type: 'open', dir: path.join(dir, `recv${i}`), bootstrap: testnet.bootstrapString, key, product: true })
     await recv.request({ type: 'wait-file', fileId: ids[i] })
     const got = await recv.request({ type: 'get', fileId: ids[i], output: path.join(dir, `out${i}.bin`) }, 120000)
     t.is(got.result.downloaded, size, `${size / MiB} MiB downloaded`)
@@ -159,7 +160,7 @@ test('memory: the receiver\'s peak RSS levels off; it does not grow with the fil
   }
   const growth = peaks[1] - peaks[0]
   const more = sizes[1] - sizes[0]
-  t.ok(growth < 0.25 * more, `peak RSS ${(peaks[0] / MiB).toFixed(0)} MiB receiving ${sizes[0] / MiB} MiB, ${(peaks[1] / MiB).toFixed(0)} MiB receiving ${sizes[1] / MiB} MiB: ${growth >= 0 ? '+' : ''}${(growth / MiB).toFixed(0)} MiB for +${more / MiB} MiB of file`)
+  t.ok(growth < 0.15 * more, `peak RSS ${(peaks[0] / MiB).toFixed(0)} MiB receiving ${sizes[0] / MiB} MiB, ${(peaks[1] / MiB).toFixed(0)} MiB receiving ${sizes[1] / MiB} MiB: ${growth >= 0 ? '+' : ''}${(growth / MiB).toFixed(0)} MiB for +${more / MiB} MiB of file`)
 })
 
 test('cli: a full disk fails with a clear error, keeps the downloaded blocks, and a rerun finishes', async (t) => {

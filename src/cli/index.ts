@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { Readable, Writable } from 'node:stream'
 import { Command, CommanderError, Option } from 'commander'
 import { FeedchainError } from '../index.js'
+import { tuneAllocator } from '../allocator.js'
 import type { AnyCommand, ParsedInput } from './command.js'
 import { Context, resolveStorageDir } from './context.js'
 import type { NetConfig } from '../daemon/net-config.js'
@@ -279,6 +280,7 @@ export async function cli (): Promise<never> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') crash(e) })
   process.on('uncaughtException', crash)
   process.on('unhandledRejection', crash)
+  tuneAllocator() // before any large buffer: keeps file transfers' memory flat (allocator.ts)
   const code = await main(process.argv.slice(2), io)
   // Exit explicitly: a stray handle (a timer, a socket) must not keep a finished command alive.
   process.exit(code)

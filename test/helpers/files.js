@@ -236,7 +236,7 @@ export function isCliError (t, r, code, message = '') {
 
 /**
  * A peer in a child process, driven over IPC: `request({ type, ... })` resolves with its reply
- * ({ type: 'error' } rejects). Types: open { dir, bootstrap, key? (hex or z-base32), blockSize?, writeBufferSize? }
+ * ({ type: 'error' } rejects). Types: open { dir, bootstrap, key? (hex or z-base32), blockSize?, writeBufferSize?, product? }
  * → { key, writerKey }; send { file } → { info }; seed { wait } → {}; files → { list };
  * get { id, output } → { result, peakRss }; peers → { count }; rss → { peak }; close → {}.
  * Killed at teardown if still running.
@@ -376,7 +376,7 @@ async function cliMain (args) {
 }
 
 async function peerMain () {
-  const { ChainNode, ChainFiles, Network, parseKey } = await lib()
+  const { ChainNode, ChainFiles, Network, Storage, parseKey, tuneAllocator } = await lib()
   let peer = null
   const reply = (m) => { if (process.connected) process.send(m) }
   process.on('disconnect', () => process.exit(0)) // the test is gone: never linger
@@ -385,14 +385,18 @@ async function peerMain () {
       switch (m.type) {
         case 'open': {
           assertLoopback(m.bootstrap)
-          const store = await openStore(m.dir, { writeBufferSize: m.writeBufferSize ?? 0 })
+          // product: the storage and allocator setting the CLI and the daemon use (src/storage.ts,
+          // src/allocator.ts); otherwise a plain Corestore
+          const storage = m.product === true ? await Storage.open(m.dir, { create: true }) : null
+          if (m.product === true) tuneAllocator()
+          const store = storage !== null ? storage.store : await openStore(m.dir, { writeBufferSize: m.writeBufferSize ?? 0 })
           const network = new Network(store, { bootstrap: m.bootstrap, host: '127.0.0.1', ...FAST })
           await network.ready()
           const node = new ChainNode(store, { flushDelay: 20, network, ...(m.key ? { key: parseKey(m.key) } : {}) })
           await node.ready()
           const files = new ChainFiles(node, { network, ...(m.blockSize ? { blockSize: m.blockSize } : {}) })
           await files.ready()
-          peer = { store, network, node, files }
+          peer = { store, storage, network, node, files }
           return reply({ id: m.id, type: 'opened', key: node.key.toString('hex'), writerKey: node.writerKey.toString('hex') })
         }
         case 'send': return reply({ id: m.id, type: 'sent', info: await peer.files.send(m.file, m.name ? { name: m.name } : {}) })
@@ -415,7 +419,7 @@ async function peerMain () {
             await peer.files.close().catch(() => {})
             await peer.node.close().catch(() => {})
             await peer.network.close().catch(() => {})
-            await peer.store.close().catch(() => {})
+            await (peer.storage ?? peer.store).close().catch(() => {})
           }
           reply({ id: m.id, type: 'closed' })
           process.exit(0)
