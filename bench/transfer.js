@@ -11,39 +11,52 @@
 //              temporary file while hashing, fsync, verify, rename. Time: get() call -> return.
 //   hyperdrive Hyperdrive 13 (same hypercore 11.37.1): drive.put by stream on the sender; the
 //              receiver pipes drive.createReadStream('/file') into a file. Time: first read -> file closed.
-//   hypercore  (BENCH_TRANSFER_HYPERCORE=1) plain Hypercore replication of the file in 64 KiB and
-//              1 MiB blocks, core.download().done(), nothing written out: the block-size measurement.
+//   hypercore  plain Hypercore replication of the file in 1 MiB blocks (BENCH_TRANSFER_HYPERCORE_BLOCKS_KB
+//              for others), core.download().done(), nothing written out, default Corestore: the
+//              ceiling of any design that moves blocks with Hypercore's replication, which
+//              feedchain's get does (it then also writes and hashes the file).
+// The feedchain sides call tuneAllocator() as the CLI and the daemon do (src/allocator.ts); the
+// anchors run as their own users run them.
 // Report: MB/s (1 MB = 10^6 bytes) and the peak RSS (MB) of each side; ratios against
 // Hyperdrive (target >= 2x) and raw (target >= 50%, aim 80%); peak RSS <= 200 MB each side.
 //
+// Also printed: CPU time of each process by thread during each transfer (lib/cpu.js), and how
+// busy the machine was; with BENCH_MEM_TRACE=1 each worker prints its RSS split into V8 heap,
+// Buffers and native memory twice a second (lib/mem.js).
+//
 // Env: BENCH_TRANSFER_MB (1024: file size, MiB), BENCH_TRANSFER_BLOCK_KB (ChainFiles block size,
-//      default: the library's), BENCH_TRANSFER_MODES (raw,feedchain,hyperdrive[,hypercore]),
-//      BENCH_TRANSFER_HYPERCORE (0; 1 adds the hypercore modes), BENCH_TRANSFER_HYPERCORE_BLOCKS_KB
-//      (64,1024), BENCH_TRANSFER_TIMEOUT_MS (600,000 per mode), BENCH_TRANSFER_SETUP_TIMEOUT_MS
-//      (120,000 per setup step), BENCH_WRITE_BUFFER_MB (unset: the product's storage, src/storage.ts;
-//      N: a Corestore whose RocksDB memtable is N MiB, to measure a storage setting), BENCH_TMPDIR.
+//      default: the library's), BENCH_TRANSFER_MODES (raw,feedchain,hyperdrive,hypercore),
+//      BENCH_TRANSFER_HYPERCORE_BLOCKS_KB (1024), BENCH_TRANSFER_INFLIGHT ("min,max" requests per
+//      peer on the feedchain receiver; unset: hypercore's default), BENCH_TRANSFER_TIMEOUT_MS
+//      (600,000 per mode), BENCH_TRANSFER_SETUP_TIMEOUT_MS (120,000 per setup step),
+//      BENCH_WRITE_BUFFER_MB (unset: the product's storage, src/storage.ts; N: a plain Corestore
+//      whose RocksDB memtable is N MiB, to measure a storage setting), BENCH_MEM_TRACE, BENCH_TMPDIR.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { envInt, envFlag } from './lib/env.js'
+import { envInt } from './lib/env.js'
 import { fmt, fmtMs } from './lib/timing.js'
 import { tmpDir, removeTmpDir } from './lib/tmp.js'
 import { printTable } from './lib/table.js'
 import { emitResult } from './lib/result.js'
 import { isMain } from './lib/main.js'
 import { loadFeedchain } from './lib/feedchain.js'
+import { peakRssMB, memTrace } from './lib/mem.js'
+import { threadCpu, cpuDelta, fmtCpu, machineCpu, busyShare, cores } from './lib/cpu.js'
 import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
 
 const MB = 1e6
 const MiB = 1024 * 1024
 const SIZE_MIB = Math.max(1, envInt('BENCH_TRANSFER_MB', 1024))
 const BLOCK_KB = envInt('BENCH_TRANSFER_BLOCK_KB', 0)
+/** Blocks requested per peer at once by the receiver ("min,max"; unset: the library's default). */
+const INFLIGHT = process.env.BENCH_TRANSFER_INFLIGHT ? process.env.BENCH_TRANSFER_INFLIGHT.split(',').map(Number) : null
 const TIMEOUT_MS = envInt('BENCH_TRANSFER_TIMEOUT_MS', 600_000)
 /** Deadline of each setup step (connecting, the FILE entry arriving), ms. */
 const SETUP_MS = envInt('BENCH_TRANSFER_SETUP_TIMEOUT_MS', 120_000)
-const HC_BLOCKS = (process.env.BENCH_TRANSFER_HYPERCORE_BLOCKS_KB || '64,1024').split(',').map((s) => Number(s.trim()) * 1024).filter((n) => n > 0)
-const MODES = (process.env.BENCH_TRANSFER_MODES || ('raw,feedchain,hyperdrive' + (envFlag('BENCH_TRANSFER_HYPERCORE') ? ',hypercore' : ''))).split(',').map((s) => s.trim()).filter(Boolean)
+const HC_BLOCKS = (process.env.BENCH_TRANSFER_HYPERCORE_BLOCKS_KB || '1024').split(',').map((s) => Number(s.trim()) * 1024).filter((n) => n > 0)
+const MODES = (process.env.BENCH_TRANSFER_MODES || 'raw,feedchain,hyperdrive,hypercore').split(',').map((s) => s.trim()).filter(Boolean)
 const TARGET_VS_HYPERDRIVE = 2
 const TARGET_VS_RAW = 0.5
 const TARGET_RSS_MB = 200
@@ -111,10 +124,7 @@ export async function openStore (dir) {
   return new Corestore(Hypercore.defaultStorage(dir, { writeBufferSize: mb * MiB }))
 }
 
-/** Peak RSS of this process so far, MB (10^6 bytes). */
-export function peakRssMB () {
-  return (process.resourceUsage().maxRSS * 1024) / MB
-}
+export { peakRssMB }
 
 /**
  * Open a feedchain peer in this (worker) process: Corestore + Network on the testnet +
@@ -122,7 +132,10 @@ export function peakRssMB () {
  */
 export async function openFeedchainPeer ({ dir, bootstrap, key = null, blockSize = 0, netOpts = {}, filesOpts = {} }) {
   assertLoopback(bootstrap)
-  const { ChainNode, Network, Storage } = await loadFeedchain()
+  const { ChainNode, Network, Storage, tuneAllocator } = await loadFeedchain()
+  // what the feedchain CLI and daemon do at start (src/allocator.ts); the anchors run untuned,
+  // as their own users run them
+  const tuning = tuneAllocator()
   const { ChainFiles } = await import(new URL('../dist/files/chain-files.js', import.meta.url))
   // the product's storage (src/storage.ts), unless BENCH_WRITE_BUFFER_MB asks for another memtable size
   const storage = envInt('BENCH_WRITE_BUFFER_MB', 0) === 0 ? await Storage.open(dir, { create: true }) : null
@@ -138,6 +151,7 @@ export async function openFeedchainPeer ({ dir, bootstrap, key = null, blockSize
     network,
     node,
     files,
+    tuning,
     async close () {
       await files.close().catch(() => {})
       await node.close().catch(() => {})
@@ -151,6 +165,7 @@ export async function openFeedchainPeer ({ dir, bootstrap, key = null, blockSize
 // ------------------------------------------------------------------ worker
 
 async function worker () {
+  memTrace('')
   let peer = null // feedchain
   let store = null
   let network = null
@@ -170,8 +185,8 @@ async function worker () {
   const reply = workerChannel({
     // ---- feedchain
     async 'fc-open' (m) {
-      peer = await openFeedchainPeer({ dir: m.dir, bootstrap: m.bootstrap, key: m.key, blockSize: m.blockSize })
-      reply({ type: 'opened', key: peer.node.key.toString('hex') })
+      peer = await openFeedchainPeer({ dir: m.dir, bootstrap: m.bootstrap, key: m.key, blockSize: m.blockSize, filesOpts: m.inflight ? { inflightRange: m.inflight } : {} })
+      reply({ type: 'opened', key: peer.node.key.toString('hex'), tuning: peer.tuning })
     },
     async 'fc-send' (m) {
       const t0 = clock()
@@ -182,6 +197,7 @@ async function worker () {
     async 'fc-get' (m) {
       // wait for the FILE entry (the chain syncs first), then time the download alone
       await until(async () => (await peer.files.list()).some((f) => f.id === m.id), [peer.node], m.timeoutMs, 'the FILE entry')
+      reply({ type: 'start' }) // the parent starts counting CPU time here, after the setup
       const t0 = clock()
       const r = await peer.files.get(m.id, { output: m.out })
       const t1 = clock()
@@ -196,11 +212,26 @@ async function worker () {
       swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: m.bootstrap.split(','), host: '127.0.0.1' }) })
       const topic = Buffer.from(m.topic, 'hex')
       let conn = null
+      let got = 0
+      let done = false
       swarm.on('connection', (c) => {
         c.on('error', () => {})
         if (conn === null) { conn = c; swarm.emit('update') }
+        // the receiver counts bytes on every connection, so the count is right even if a
+        // connection were replaced (one dial direction below makes that unlikely)
+        if (m.role === 'recv') {
+          c.on('data', (d) => {
+            got += d.byteLength
+            if (got >= m.size && !done) {
+              done = true
+              reply({ type: 'received', bytes: got, last: clock(), rss: peakRssMB() })
+            }
+          })
+        }
       })
-      const discovery = swarm.join(topic, { server: true, client: true })
+      // one dial direction (the receiver dials the sender): both sides dialing each other makes
+      // two connections, and Hyperswarm closes one of them, possibly the one chosen to push on
+      const discovery = swarm.join(topic, m.role === 'send' ? { server: true, client: false } : { server: false, client: true })
       await discovery.flushed()
       reply({ type: 'joined' })
       // the peer may have announced after our lookup: look up again until connected
@@ -211,22 +242,19 @@ async function worker () {
         clearInterval(refresher)
       }
       swarm.conn = conn
-      if (m.role === 'recv') {
-        let got = 0
-        let first = 0
-        conn.on('data', (d) => {
-          if (got === 0) first = clock()
-          got += d.byteLength
-          if (got >= m.size) reply({ type: 'received', bytes: got, first, last: clock(), rss: peakRssMB() })
-        })
-      }
       reply({ type: 'connected' })
     },
     async 'raw-push' (m) {
       const conn = swarm.conn
+      if (conn.destroyed) throw new Error('the raw connection closed before the push')
       const t0 = clock()
       for await (const chunk of fs.createReadStream(m.file, { highWaterMark: MiB })) {
-        if (!conn.write(chunk)) await new Promise((resolve) => conn.once('drain', resolve))
+        if (conn.write(chunk)) continue
+        await new Promise((resolve, reject) => {
+          const closed = () => reject(new Error('the raw connection closed during the push'))
+          conn.once('drain', () => { conn.off('close', closed); resolve() })
+          conn.once('close', closed)
+        })
       }
       reply({ type: 'pushed', t0, rss: peakRssMB() })
     },
@@ -250,6 +278,7 @@ async function worker () {
         await drive.update({ wait: true }).catch(() => {})
         return (await drive.entry('/file', { wait: true, timeout: 3000 }).catch(() => null)) !== null
       }, [drive.core], m.timeoutMs, 'the drive entry', 'append')
+      reply({ type: 'start' })
       const t0 = clock()
       await pipeline(drive.createReadStream('/file'), fs.createWriteStream(m.out))
       const t1 = clock()
@@ -278,6 +307,7 @@ async function worker () {
     },
     async 'hc-get' (m) {
       await until(async () => { await core.update({ wait: false }).catch(() => {}); return core.length >= m.length }, [core], m.timeoutMs, 'the core length', 'append')
+      reply({ type: 'start' })
       const t0 = clock()
       const range = core.download({ start: 0, end: m.length })
       await range.done()
@@ -299,6 +329,16 @@ async function worker () {
 
 // ------------------------------------------------------------------ parent
 
+/** Starts counting the CPU time of each worker's threads; the returned function stops and returns it. */
+function cpuOf (workers) {
+  const before = workers.map((w) => threadCpu(w.pid))
+  const m0 = machineCpu()
+  return () => ({
+    ...Object.fromEntries(workers.map((w, i) => [w.name, cpuDelta(threadCpu(w.pid), before[i])])),
+    busy: busyShare(machineCpu(), m0)
+  })
+}
+
 async function pair (label) {
   return [spawnWorker('transfer.js', { name: `${label}-send` }), spawnWorker('transfer.js', { name: `${label}-recv` })]
 }
@@ -311,11 +351,12 @@ async function runRaw (ctx) {
     s.send({ type: 'raw-open', role: 'send', ...base })
     r.send({ type: 'raw-open', role: 'recv', ...base })
     await Promise.all([s.next('connected', { timeoutMs: TIMEOUT_MS }), r.next('connected', { timeoutMs: TIMEOUT_MS })])
+    const cpu = cpuOf([s, r])
     s.send({ type: 'raw-push', file: ctx.file })
     const got = await r.next('received', { timeoutMs: TIMEOUT_MS })
     const pushed = await s.next('pushed', { timeoutMs: TIMEOUT_MS })
     const ms = got.last - pushed.t0
-    return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss }
+    return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss, cpu: cpu() }
   } finally {
     await stopWorkers([s, r])
   }
@@ -332,14 +373,17 @@ async function runFeedchain (ctx) {
   try {
     const blockSize = BLOCK_KB ? BLOCK_KB * 1024 : 0
     s.send({ type: 'fc-open', dir: dirs[0], bootstrap: ctx.bootstrap, blockSize })
-    const { key } = await s.next('opened', { timeoutMs: TIMEOUT_MS })
+    const { key, tuning } = await s.next('opened', { timeoutMs: TIMEOUT_MS })
     s.send({ type: 'fc-send', file: ctx.file })
     const sent = await s.next('sent', { timeoutMs: TIMEOUT_MS })
-    r.send({ type: 'fc-open', dir: dirs[1], bootstrap: ctx.bootstrap, key })
+    r.send({ type: 'fc-open', dir: dirs[1], bootstrap: ctx.bootstrap, key, inflight: INFLIGHT })
     await r.next('opened', { timeoutMs: TIMEOUT_MS })
     const out = path.join(dirs[1], 'out.bin')
     r.send({ type: 'fc-get', id: sent.id, out, timeoutMs: SETUP_MS })
+    await r.next('start', { timeoutMs: TIMEOUT_MS })
+    const cpu = cpuOf([s, r])
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    const cpuUsed = cpu()
     if (got.size !== ctx.size) throw new Error(`feedchain: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
     return {
@@ -349,7 +393,8 @@ async function runFeedchain (ctx) {
       sendMbs: ctx.size / MB / (sent.ms / 1000),
       sendRss,
       recvRss,
-      note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified`
+      cpu: cpuUsed,
+      note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified; ${tuning.tuned ? `mmap threshold ${tuning.threshold / 1024} KiB` : `allocator untuned: ${tuning.reason}`}`
     }
   } finally {
     await stopWorkers([s, r])
@@ -369,10 +414,13 @@ async function runHyperdrive (ctx) {
     await r.next('opened', { timeoutMs: TIMEOUT_MS })
     const out = path.join(dirs[1], 'out.bin')
     r.send({ type: 'hd-get', out, timeoutMs: SETUP_MS })
+    await r.next('start', { timeoutMs: TIMEOUT_MS })
+    const cpu = cpuOf([s, r])
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    const cpuUsed = cpu()
     if (got.size !== ctx.size) throw new Error(`hyperdrive: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
-    return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
+    return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
   } finally {
     await stopWorkers([s, r])
     for (const d of dirs) removeTmpDir(d)
@@ -390,9 +438,12 @@ async function runHypercore (ctx, blockSize) {
     r.send({ type: 'hc-open', dir: dirs[1], bootstrap: ctx.bootstrap, key })
     await r.next('opened', { timeoutMs: TIMEOUT_MS })
     r.send({ type: 'hc-get', length, timeoutMs: SETUP_MS })
+    await r.next('start', { timeoutMs: TIMEOUT_MS })
+    const cpu = cpuOf([s, r])
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
+    const cpuUsed = cpu()
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
-    return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, note: 'replication only, nothing written out' }
+    return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, note: 'replication only, nothing written out' }
   } finally {
     await stopWorkers([s, r])
     for (const d of dirs) removeTmpDir(d)
@@ -432,6 +483,13 @@ async function main () {
     { key: 'recv', title: 'receiver peak RSS MB' },
     { key: 'note', title: 'note', align: 'left' }
   ], results.map((r) => ({ mode: r.mode, mbs: fmt(r.mbs, 1), time: fmtMs(r.ms), send: fmt(r.sendRss), recv: fmt(r.recvRss), note: r.note || '' })))
+
+  console.log(`\nCPU time during each transfer, by thread, and how busy the machine's ${cores()} cores were (both processes share them):`)
+  for (const r of results) {
+    if (!r.cpu) continue
+    for (const [w, d] of Object.entries(r.cpu)) if (w !== 'busy') console.log(`  ${r.mode.padEnd(28)} ${w.padEnd(12)} ${fmtCpu(d)}`)
+    if (r.cpu.busy !== null) console.log(`  ${r.mode.padEnd(28)} ${'machine'.padEnd(12)} ${fmt(r.cpu.busy * 100, 0)}% busy`)
+  }
 
   const fc = results.find((r) => r.mode.startsWith('feedchain'))
   const raw = results.find((r) => r.mode.startsWith('raw'))
