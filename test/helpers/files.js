@@ -101,15 +101,8 @@ export async function rejectsWith (t, promise, reason, message = reason) {
 /** Fast settings for tests (the product defaults suit the public DHT). */
 export const FAST = { refreshMin: 250, refreshMax: 2000, handshakeTimeout: 3000, banGrace: 300 }
 
-/** A local testnet on 127.0.0.1, destroyed at teardown (registered before it starts). */
-export async function createTestnet (t) {
-  const { createLocalTestnet } = await lib()
-  let testnet = null
-  t.teardown(() => testnet?.destroy(), { order: 20 })
-  testnet = await createLocalTestnet(3)
-  for (const n of testnet.bootstrap) if (n.host !== '127.0.0.1') throw new Error('testnet not on loopback: ' + n.host)
-  return testnet
-}
+/** A local testnet on 127.0.0.1, destroyed at teardown (registered before it starts): net.js's. */
+export { createTestnet } from './net.js'
 
 /**
  * A Corestore on `dir`; `writeBufferSize` (bytes) sets RocksDB's memtable size (hypercore-storage
