@@ -32,7 +32,12 @@ export interface NetworkOptions {
    * lifetime the first time the firewall refuses it, so use this only for permanent decisions.
    */
   firewall?: ((remotePublicKey: Buffer) => boolean) | undefined
-  /** Hyperswarm's connection limit (default 64). */
+  /**
+   * Hyperswarm's maxPeers (default 64): the node stops dialling once it has this many
+   * connections. It does not limit the connections others open to it (Hyperswarm 4.17 accepts
+   * every incoming one), so a node found by many peers can hold more; test/net-many-peers.test.js
+   * measures it: with 8, 52 swarms held at most 24–30 connections each.
+   */
   maxPeers?: number | undefined
   /** A connection must open the feedchain handshake and share a topic within this time (default 10 000). */
   handshakeTimeout?: number | undefined
@@ -118,6 +123,24 @@ export interface NetworkStats {
   refreshes: number
   verificationErrors: number
   handshakeTimeouts: number
+  /**
+   * Connections closed because they had received no byte at all by the dead-connection timer
+   * (or the handshake deadline): half-open, the remote half does not exist. Each one also emits
+   * 'dead-connection'. A few are normal (a peer dialled while it shuts down); one per dial means
+   * connections come up half-open, as with hyperdht 6.33–6.34 (docs/architecture.md,
+   * Networking), which test/net-connect.test.js guards against.
+   */
+  deadDropped: number
+}
+
+/** Payload of the 'dead-connection' event: a connection closed for having received nothing. */
+export interface DeadConnectionRecord {
+  /** The peer's swarm public key, z-base32. */
+  publicKey: string
+  /** True if this node opened the connection. */
+  client: boolean
+  /** How long the connection had been open when it was closed, ms. */
+  openFor: number
 }
 
 interface ConnState {
@@ -178,7 +201,7 @@ export class Network extends ReadyResource {
   /** This node's swarm key pair. */
   readonly keyPair: KeyPair
   /** Counters; see NetworkStats. */
-  readonly stats: NetworkStats = { connections: 0, strikes: 0, bans: 0, refreshes: 0, verificationErrors: 0, handshakeTimeouts: 0 }
+  readonly stats: NetworkStats = { connections: 0, strikes: 0, bans: 0, refreshes: 0, verificationErrors: 0, handshakeTimeouts: 0, deadDropped: 0 }
 
   #swarm: Hyperswarm | null = null
   readonly #opts: NetworkOptions
@@ -462,7 +485,7 @@ export class Network extends ReadyResource {
     s.timer = setTimeout(() => this.#onHandshakeTimeout(s), this.#handshakeTimeout)
     // a connection that receives nothing at all is dead long before the handshake deadline;
     // jitter so two peers do not redial each other in lockstep
-    const dead = setTimeout(() => { if (!s.closed && this.#bytesRead(s) === 0) s.conn.destroy() }, this.#deadConnection * (1 + Math.random() / 2))
+    const dead = setTimeout(() => { if (!s.closed && this.#bytesRead(s) === 0) this.#closeDead(s) }, this.#deadConnection * (1 + Math.random() / 2))
     dead.unref()
     conn.once('close', () => clearTimeout(dead))
 
@@ -517,7 +540,7 @@ export class Network extends ReadyResource {
       // nothing ever arrived: the remote half of this connection does not exist (Hyperswarm keeps
       // a different half on each side when two peers dial each other at once). Not a fault of
       // the peer: close it as lost, which refreshes discovery and dials again.
-      s.conn.destroy()
+      this.#closeDead(s)
     } else if (!s.helloed) {
       this.stats.handshakeTimeouts++
       this.#strike(s.key, `no feedchain handshake within ${this.#handshakeTimeout} ms`)
@@ -564,6 +587,20 @@ export class Network extends ReadyResource {
     const frames = typeof s.conn.rawBytesRead === 'number' ? s.conn.rawBytesRead : s.bytesIn
     const udx = (s.conn as unknown as { rawStream?: { bytesReceived?: unknown } | null }).rawStream?.bytesReceived
     return Math.max(frames, typeof udx === 'number' ? udx : 0)
+  }
+
+  /**
+   * Close a connection that never received a byte (its remote half is gone) as lost, not
+   * dropped: #onclose then refreshes discovery and Hyperswarm dials again. Counted in
+   * stats.deadDropped and emitted as 'dead-connection', so a regression that leaves connections
+   * half-open shows as a number rather than only as a slow first peer.
+   */
+  #closeDead (s: ConnState): void {
+    if (s.closed) return
+    this.stats.deadDropped++
+    const ev: DeadConnectionRecord = { publicKey: ids.encode(s.key), client: s.client, openFor: Date.now() - s.connectedAt }
+    this.emit('dead-connection', ev)
+    s.conn.destroy()
   }
 
   /** Close one connection on purpose (not a loss: no reconnect refresh for it). */
