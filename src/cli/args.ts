@@ -3,7 +3,8 @@
  * strings into typed values. Validators only throw FeedchainError and never touch a file.
  */
 import { Option, type Command } from 'commander'
-import { FeedchainError, parseKey } from '../index.js'
+import { FeedchainError } from '../errors.js'
+import { parseKey } from '../feed/keys.js'
 import { checkNetConfig, type NetConfig } from '../daemon/net-config.js'
 
 /** Declare `--chain <key>` (act on that chain instead of the first one in the storage). */

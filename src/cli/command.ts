@@ -2,6 +2,12 @@
  * The shape of a CLI command: commander declares the syntax, `args` turns what commander parsed
  * into typed, validated arguments (pure: touches no file, so bad input is rejected before any
  * storage is opened), and `run` does the work against a Context.
+ *
+ * Start-up time: every command's definition is loaded on every run (the parser, --help and
+ * completion need them all), so a command file imports only light modules at its top — commander,
+ * the CLI's own helpers, errors, keys — and loads the library's heavy parts (storage, network,
+ * files, the daemon) with `await import()` inside `run`, or inside an async `args` when a check
+ * needs one of their constants. test/cli-startup.test.js checks what `--version` loads.
  */
 import type { Command } from 'commander'
 import type { Context } from './context.js'
@@ -28,8 +34,8 @@ export interface CommandSpec<A> {
   examples: string[]
   /** declare arguments and options on the commander command */
   configure: (cmd: Command) => void
-  /** validate and convert; throws FeedchainError (USAGE, INVALID_*) on bad input */
-  args: (input: ParsedInput) => A
+  /** validate and convert; throws FeedchainError (USAGE, INVALID_*) on bad input (async only to load a heavy module's constant) */
+  args: (input: ParsedInput) => A | Promise<A>
   /** do the work */
   run: (ctx: Context, args: A) => Promise<void>
   /** a signal is how this command normally ends (`daemon`): it closes and exits 0, not 130/143 */
@@ -48,7 +54,7 @@ export interface AnyCommand {
   examples: string[]
   configure: (cmd: Command) => void
   /** validate the input now; the returned function runs the command later */
-  prepare: (input: ParsedInput) => (ctx: Context) => Promise<void>
+  prepare: (input: ParsedInput) => Promise<(ctx: Context) => Promise<void>>
   /** commands under this one (e.g. `writers add`), if it is a group */
   subcommands?: AnyCommand[]
   /** the subcommand run when the group is given without one */
@@ -67,8 +73,8 @@ export function defineCommand<A> (spec: CommandSpec<A>): AnyCommand {
     description: spec.description ?? spec.summary,
     examples: spec.examples,
     configure: spec.configure,
-    prepare (input) {
-      const a = spec.args(input)
+    async prepare (input) {
+      const a = await spec.args(input)
       return (ctx) => spec.run(ctx, a)
     },
     ...(spec.stopsOnSignal !== undefined ? { stopsOnSignal: spec.stopsOnSignal } : {}),

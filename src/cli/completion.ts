@@ -10,15 +10,9 @@ import { Console } from 'node:console'
 import { Writable } from 'node:stream'
 import type { Command, Option } from 'commander'
 import { RootCommand, type Command as TabCommand } from '@bomb.sh/tab'
+import { SHELLS, type Shell } from './completion-names.js'
 
-/** Shells `feedchain completion <shell>` writes a script for. */
-export const SHELLS = ['bash', 'zsh', 'fish'] as const
-
-/** One of SHELLS. */
-export type Shell = typeof SHELLS[number]
-
-/** Name of the hidden command the scripts call on each TAB (the name the scripts hard-code). */
-export const COMPLETE_COMMAND = 'complete'
+export { COMPLETE_COMMAND, SHELLS, type Shell } from './completion-names.js'
 
 /**
  * The completion tree of `program`: a RootCommand with one node per visible command path

@@ -4,21 +4,33 @@
  * touched. When a daemon serves the storage (its socket answers), chains are reached through it;
  * otherwise the storage is opened here, with a Network only for commands that need one. Closes
  * what it opened, in reverse order.
+ *
+ * The storage, chain and network modules are loaded when first opened (library.ts): a command
+ * that goes through a daemon, or fails validation, never loads them.
  */
 import os from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { ChainNode, FeedchainError, Storage, isFeedchainError } from '../index.js'
-import type { ChainNodeOptions, ChainRecord, Network } from '../index.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { FeedchainError, isFeedchainError } from '../errors.js'
+import type { ChainNode, ChainNodeOptions } from '../node.js'
+import type { Network } from '../net/network.js'
+import type { ChainRecord, Storage } from '../storage.js'
 import type { ChainApi, ChainInfo } from '../daemon/chain-api.js'
 import { chainInfo, createChain, findChain, joinChain } from '../daemon/chains.js'
 import { probeDaemon, removeStaleSocket, type DaemonClient } from '../daemon/client.js'
 import { LocalChain } from '../daemon/local-chain.js'
 import { createNetwork, describeNetConfig, type NetConfig } from '../daemon/net-config.js'
+import { DAEMON_EXIT_WAIT_MS, LOCK_RETRY_MAX_MS, LOCK_RETRY_MIN_MS, daemonLeaving, removeStalePidFile } from '../daemon/pid-file.js'
 import { RemoteChain } from '../daemon/remote-chain.js'
+import { loadNode, loadStorage } from './library.js'
 import type { Output } from './output.js'
 
-/** After STORE_LOCKED, how long to look for the socket of a daemon that is just starting, ms. */
+/**
+ * After STORE_LOCKED, how long to look for the socket of a daemon that is just starting (and to
+ * try the store again), ms; DAEMON_EXIT_WAIT_MS instead while the lock's holder is a daemon on its
+ * way out (daemon/pid-file.ts).
+ */
 export const DAEMON_START_WAIT_MS = 1000
 
 /** Options of a Context. */
@@ -89,11 +101,14 @@ export class Context {
   async openStorage (opts: { create: boolean }): Promise<Storage> {
     if (this.storage !== null) return this.storage
     this.checkOpen()
+    const { Storage } = await loadStorage()
+    loadNode().catch(() => {}) // in parallel with the open; openNode awaits it (and sees any error)
     const s = await Storage.open(this.storageDir, { create: opts.create })
     if (this.closing !== null) { await s.close(); throw this.closedError() }
     this.storage = s
-    // we hold the lock, so no daemon listens: a socket file found earlier is stale
+    // we hold the lock, so no daemon runs: a socket file found earlier, and a pid file, are stale
     if (this.staleSocket !== null) removeStaleSocket(this.staleSocket)
+    removeStalePidFile(this.storageDir)
     this.checkOpen()
     return s
   }
@@ -119,7 +134,8 @@ export class Context {
     this.checkOpen()
     // say so whenever a command goes to the public network: an unset bootstrap is easy to miss
     if (this.net.bootstrap === undefined) this.out.info(this.out.ce.dim(`network: ${describeNetConfig(this.net)} (--bootstrap or $FEEDCHAIN_BOOTSTRAP for a private one)`))
-    const network = createNetwork(storage.store, this.net)
+    const network = await createNetwork(storage.store, this.net)
+    if (this.network !== null) return this.network // a concurrent call got there first (an unopened Network holds nothing)
     this.network = network
     await network.ready()
     this.checkOpen()
@@ -171,8 +187,7 @@ export class Context {
 
   /**
    * Run `remote` against the daemon if one serves the storage, else `local`. If `local` finds the
-   * store locked, a daemon may be starting (it takes the lock, then listens): look for its socket
-   * briefly before giving up with STORE_LOCKED.
+   * store locked, see whileLocked.
    */
   async viaDaemon<T> (remote: (client: DaemonClient) => Promise<T>, local: () => Promise<T>): Promise<T> {
     const client = await this.daemon()
@@ -181,24 +196,41 @@ export class Context {
       return await local()
     } catch (e) {
       if (!isFeedchainError(e, 'STORE_LOCKED') || this.storage !== null) throw e
-      const late = await this.waitForDaemon(DAEMON_START_WAIT_MS)
-      if (late === null) throw e
-      return remote(late)
+      return this.whileLocked(remote, local, e)
     }
   }
 
-  private async waitForDaemon (ms: number): Promise<DaemonClient | null> {
-    const deadline = Date.now() + ms
+  /**
+   * The store is locked and no daemon answered. Poll, with a short backoff: the socket, for a
+   * daemon that is starting (it takes the lock, then listens) — then go through it; and the store,
+   * for a lock about to be released — a daemon stopping, or killed with -9 and still being torn
+   * down (its socket stops answering a moment before its lock is freed). Give up with STORE_LOCKED
+   * after DAEMON_START_WAIT_MS, or DAEMON_EXIT_WAIT_MS while the daemon's pid file names a process
+   * that still exists; a live process holding the store that is not a daemon (a second command, a
+   * program using the library) fails after the shorter wait.
+   */
+  private async whileLocked<T> (remote: (client: DaemonClient) => Promise<T>, local: () => Promise<T>, locked: unknown): Promise<T> {
+    const start = Date.now()
+    let delay = LOCK_RETRY_MIN_MS
     while (!this.signal.aborted) {
+      const leaving = daemonLeaving(this.storageDir)
+      if (Date.now() - start >= (leaving ? DAEMON_EXIT_WAIT_MS : DAEMON_START_WAIT_MS)) break
+      await sleep(delay)
+      delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)
       const p = await probeDaemon(this.storageDir)
       if (p.state === 'running') {
         this.client = p.client
-        return p.client
+        return remote(p.client)
       }
-      if (Date.now() >= deadline) return null
-      await new Promise((resolve) => setTimeout(resolve, 50)) // poll for the socket file to appear
+      if (p.state === 'stale') this.staleSocket = p.path
+      try {
+        return await local()
+      } catch (e) {
+        if (!isFeedchainError(e, 'STORE_LOCKED') || this.storage !== null) throw e
+        locked = e
+      }
     }
-    return null
+    throw locked
   }
 
   private async remoteChain (client: DaemonClient, key: Buffer | null): Promise<RemoteChain> {
@@ -210,6 +242,7 @@ export class Context {
   async openNode (opts: ChainNodeOptions): Promise<ChainNode> {
     const storage = await this.openStorage({ create: false })
     this.checkOpen()
+    const { ChainNode } = await loadNode()
     const node = new ChainNode(storage.store, opts)
     this.nodes.push(node)
     await node.ready()

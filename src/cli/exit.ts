@@ -11,7 +11,19 @@
  * Always exactly one line on stderr; the stack only with FEEDCHAIN_DEBUG=1.
  */
 import { FeedchainError } from '../errors.js'
-import { storageFault } from '../storage.js'
+
+/** Maps an error of a library module to its coded error, or returns null (storage.ts's storageFault). */
+export type ErrorRecognizer = (e: unknown) => FeedchainError | null
+
+// The CLI loads the storage module only when a command opens a storage (start-up time, see
+// command.ts); loading it adds its recognizer here (library.ts). Before that no storage error
+// can have happened.
+const recognizers = new Set<ErrorRecognizer>()
+
+/** From now on, describeError reports the errors `fn` recognizes with their code. */
+export function recognizeErrors (fn: ErrorRecognizer): void {
+  recognizers.add(fn)
+}
 
 /** Exit code of an unexpected (programmer or environment) error: sysexits EX_SOFTWARE. */
 export const EXIT_INTERNAL = 70
@@ -33,8 +45,10 @@ export function describeError (e: unknown): ErrorReport {
     return { line: `feedchain: ${oneLine(e.message)} [${e.code}]`, exitCode: e.exitCode, debug: stackOf(e) }
   }
   // damaged storage found on a read, after the store opened: say so, not "internal error"
-  const damage = storageFault(e)
-  if (damage !== null) return describeError(damage)
+  for (const recognize of recognizers) {
+    const coded = recognize(e)
+    if (coded !== null) return describeError(coded)
+  }
   const msg = e instanceof Error ? e.message : String(e)
   return { line: `feedchain: internal error: ${oneLine(msg)} [INTERNAL]`, exitCode: EXIT_INTERNAL, debug: stackOf(e) }
 }

@@ -3,7 +3,8 @@
  * (no file, no network), so bad values are rejected before any storage is opened; only a writer
  * given as a key prefix is resolved later, against the chain's writers.
  */
-import { FeedchainError, discoveryKey, formatKey, parseKey } from '../index.js'
+import { FeedchainError } from '../errors.js'
+import { discoveryKey, formatKey, parseKey } from '../feed/keys.js'
 import type { EntryTypeName, WriterStatus } from '../index.js'
 
 /** Every entry type, as `--type` takes them and `log` prints them. */

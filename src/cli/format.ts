@@ -3,7 +3,7 @@
  * other users, so text is escaped: control characters, ANSI escapes and bidi overrides can never
  * reach the terminal raw.
  */
-import { formatKey } from '../index.js'
+import { formatKey } from '../feed/keys.js'
 import type { ChainEntry } from '../index.js'
 import type { Colors } from './output.js'
 

@@ -3,12 +3,16 @@
  * the input, runs one command against a Context, and turns every outcome into one exit code
  * (policy in exit.ts). Ctrl-C / SIGTERM close the node and storage gracefully, with a hard
  * deadline; a closed stdout (`feedchain log | head`) ends the command quietly.
+ *
+ * Nothing here, in the command definitions or in Context imports the library's heavy modules
+ * (storage, network, files, daemon) at load time: `--version`, `--help` and completion never load
+ * them, and a command loads only what it runs (see command.ts).
  */
 import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Readable, Writable } from 'node:stream'
 import { Command, CommanderError, Option } from 'commander'
-import { FeedchainError } from '../index.js'
+import { FeedchainError } from '../errors.js'
 import { tuneAllocator } from '../allocator.js'
 import type { AnyCommand, ParsedInput } from './command.js'
 import { Context, resolveStorageDir } from './context.js'
@@ -204,7 +208,7 @@ export async function main (argv: string[], io: CliIO): Promise<number> {
     const sel = selected as Selection | null
     if (sel === null) return 0 // help was shown
     // Validate everything before any storage is touched.
-    run = sel.command.prepare(sel.input)
+    run = await sel.command.prepare(sel.input)
     storageDir = resolveStorageDir(sel.input.opts.storage === undefined ? undefined : String(sel.input.opts.storage), io.env)
     net = netArgs(sel.input.opts, io.env)
     json = sel.input.opts.json === true || String(sel.input.opts.format ?? '').trim().toLowerCase() === 'json' // log --format json

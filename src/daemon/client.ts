@@ -44,7 +44,10 @@ export type Probe =
 
 /**
  * Look for a daemon serving `storageDir`: connect to its socket and say hello. Errors other than
- * "no socket" and "nobody listening" are thrown (a daemon that does not answer: TIMEOUT).
+ * "no socket" and "nobody listening" are thrown (a daemon that does not answer: TIMEOUT). A
+ * connection closed before `hello` is answered counts as nobody listening: the kernel still
+ * accepts connections for a daemon killed with -9 until it has closed its socket, and a stopping
+ * daemon closes its clients.
  */
 export async function probeDaemon (storageDir: string): Promise<Probe> {
   const path = socketPath(storageDir)
@@ -54,13 +57,16 @@ export async function probeDaemon (storageDir: string): Promise<Probe> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'absent' }
-    if (code === 'ECONNREFUSED') return { state: 'stale', path }
+    // ECONNRESET: the socket was being closed under the connect (a daemon killed with -9)
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET') return { state: 'stale', path }
     throw err('INVALID_ARGUMENT', `cannot connect to the daemon socket ${path}: ${(e as Error).message}`, e)
   }
   try {
     await client.hello()
   } catch (e) {
+    const lost = client.lost
     client.close()
+    if (lost) return { state: 'stale', path }
     throw e
   }
   return { state: 'running', client }
@@ -83,14 +89,21 @@ export class DaemonClient {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private closedError: Error | null = null
+  private lostConnection = false
+  private closedHere = false
 
   private constructor (socket: net.Socket, path: string) {
     this.socket = socket
     this.path = path
     const reader = new LineReader((v) => this.onReply(v as Reply), (e) => this.fail(err('CLOSED', 'bad reply from the daemon: ' + e.message)))
     socket.on('data', (d: Buffer) => reader.push(d))
-    socket.on('error', (e) => this.fail(err('CLOSED', 'lost the connection to the daemon: ' + e.message, e)))
-    socket.on('close', () => this.fail(err('CLOSED', 'the daemon closed the connection (stopped or crashed); the last request may or may not have been carried out')))
+    socket.on('error', (e) => this.fail(err('CLOSED', 'lost the connection to the daemon: ' + e.message, e), true))
+    socket.on('close', () => this.fail(err('CLOSED', 'the daemon closed the connection (stopped or crashed); the last request may or may not have been carried out'), true))
+  }
+
+  /** True if the connection failed because the daemon's end closed or broke (not a bad reply, not close()). */
+  get lost (): boolean {
+    return this.lostConnection
   }
 
   /** Connect to the socket at `path` (rejects with the socket error, e.g. ENOENT, ECONNREFUSED). */
@@ -178,6 +191,7 @@ export class DaemonClient {
 
   /** Close the connection (pending calls fail with CLOSED). */
   close (): void {
+    this.closedHere = true
     this.socket.end()
     this.socket.destroy()
   }
@@ -210,8 +224,9 @@ export class DaemonClient {
     else p.resolve(r.result)
   }
 
-  private fail (e: Error): void {
+  private fail (e: Error, lost = false): void {
     if (this.closedError !== null) return
+    this.lostConnection = lost && !this.closedHere
     this.closedError = e
     for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()

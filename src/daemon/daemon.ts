@@ -5,12 +5,13 @@
  * (design §6: a daemon keeps every file it follows stored and served, like the feeds), and
  * serves the CLI over a Unix socket in the storage directory (protocol.ts, methods.ts,
  * file-methods.ts). Close order: socket server, files and nodes (newest first), network,
- * storage, socket file.
+ * storage, pid file, socket file.
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import ReadyResource from 'ready-resource'
-import { err } from '../errors.js'
+import { err, isFeedchainError } from '../errors.js'
 import { formatKey } from '../feed/keys.js'
 import { ChainFiles, type ChainFilesOptions } from '../files/chain-files.js'
 import { ChainNode, type ChainNodeOptions } from '../node.js'
@@ -24,6 +25,7 @@ import { LocalChain } from './local-chain.js'
 import { LocalFiles } from './local-files.js'
 import { registerMethods } from './methods.js'
 import { checkNetConfig, createNetwork } from './net-config.js'
+import { DAEMON_EXIT_WAIT_MS, LOCK_RETRY_MAX_MS, LOCK_RETRY_MIN_MS, daemonLeaving, removePidFile, writePidFile } from './pid-file.js'
 import { MAX_SOCKET_PATH_BYTES, socketPath } from './protocol.js'
 import { RpcServer } from './server.js'
 
@@ -108,16 +110,18 @@ export class Daemon extends ReadyResource {
   }
 
   protected override async _open (): Promise<void> {
-    const storage = await Storage.open(this.storageDir, { create: true })
+    const storage = await this.openStorage()
     this.storageRef = storage
     try {
+      // commands that find the store locked read it to tell a daemon on its way out (pid-file.ts)
+      writePidFile(this.storageDir)
       // we hold the store's lock: a socket file left here is stale (its daemon died)
       removeStaleSocket(this.socket)
       if (fs.existsSync(this.socket)) throw err('INVALID_ARGUMENT', `${this.socket} exists and is not a socket; move it away`)
       // listen at once (requests wait for ready()), so clients never see a locked store with no socket
       await this.server.listen(this.socket)
       this.listening = true
-      const network = createNetwork(storage.store, { bootstrap: this.opts.bootstrap, host: this.opts.host }, this.opts.network ?? {})
+      const network = await createNetwork(storage.store, { bootstrap: this.opts.bootstrap, host: this.opts.host }, this.opts.network ?? {})
       this.networkRef = network
       network.on('peer-add', (row: PeerRecord) => this.report({ type: 'peer-add', publicKey: row.publicKey }))
       network.on('peer-remove', (row: PeerRecord) => this.report({ type: 'peer-remove', publicKey: row.publicKey }))
@@ -136,6 +140,26 @@ export class Daemon extends ReadyResource {
     await this.shutdown()
   }
 
+  /**
+   * Open the storage. A daemon on its way out — stopping, or killed with -9 and still being torn
+   * down — holds the lock a moment longer: while the pid file names a process that still exists,
+   * try again for up to DAEMON_EXIT_WAIT_MS, so a restart right after a kill works. (The daemon
+   * command has checked that no daemon answers on the socket.)
+   */
+  private async openStorage (): Promise<Storage> {
+    const start = Date.now()
+    let delay = LOCK_RETRY_MIN_MS
+    while (true) {
+      try {
+        return await Storage.open(this.storageDir, { create: true })
+      } catch (e) {
+        if (!isFeedchainError(e, 'STORE_LOCKED') || Date.now() - start >= DAEMON_EXIT_WAIT_MS || !daemonLeaving(this.storageDir)) throw e
+      }
+      await sleep(delay)
+      delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS)
+    }
+  }
+
   private async shutdown (): Promise<void> {
     await this.server.close()
     for (const [hex, c] of [...this.chains].reverse()) {
@@ -150,7 +174,10 @@ export class Daemon extends ReadyResource {
     this.networkRef = null
     this.storageRef = null
     if (network !== null) await network.close().catch(() => {})
-    if (storage !== null) await storage.close().catch(() => {})
+    if (storage !== null) {
+      await storage.close().catch(() => {})
+      removePidFile(this.storageDir)
+    }
     if (this.listening) {
       this.listening = false
       try { fs.unlinkSync(this.socket) } catch {}

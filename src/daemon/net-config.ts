@@ -1,10 +1,13 @@
 /**
  * Network settings as the CLI and the daemon take them: the DHT bootstrap list and the bind
  * address. With neither, the public HyperDHT (the product default; never in tests).
+ *
+ * The CLI loads this module at start (it validates --bootstrap and --host before anything else),
+ * so the network module — hyperswarm, hyperdht — is loaded only when a Network is created.
  */
 import type Corestore from 'corestore'
 import { resolveDhtOptions } from '../net/bootstrap.js'
-import { Network, type NetworkOptions } from '../net/network.js'
+import type { Network, NetworkOptions } from '../net/network.js'
 
 /** Network settings: validated strings, applied only when a Network is created. */
 export interface NetConfig {
@@ -27,6 +30,7 @@ export function describeNetConfig (cfg: NetConfig): string {
 }
 
 /** A Network on `store` with these settings (not yet ready). */
-export function createNetwork (store: Corestore, cfg: NetConfig, extra: Omit<NetworkOptions, 'bootstrap' | 'host' | 'dht'> = {}): Network {
+export async function createNetwork (store: Corestore, cfg: NetConfig, extra: Omit<NetworkOptions, 'bootstrap' | 'host' | 'dht'> = {}): Promise<Network> {
+  const { Network } = await import('../net/network.js')
   return new Network(store, { ...extra, bootstrap: cfg.bootstrap, host: cfg.host })
 }

@@ -1,6 +1,7 @@
 /** `feedchain append <text...>` and `feedchain append -` (stdin, one entry per line, batched). */
 import type { Readable } from 'node:stream'
-import { FeedchainError, MAX_ENTRY_SIZE } from '../../index.js'
+import { FeedchainError } from '../../errors.js'
+import { MAX_ENTRY_SIZE } from '../../feed/schema.js'
 import type { ChainApi } from '../../daemon/chain-api.js'
 import { chainArg, chainOption, jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'

@@ -4,8 +4,8 @@
  */
 import { Argument } from 'commander'
 import type { Command } from 'commander'
-import { FeedchainError } from '../../index.js'
-import { COMPLETE_COMMAND, SHELLS, completeWords, completionScript, type Shell } from '../completion.js'
+import { FeedchainError } from '../../errors.js'
+import { COMPLETE_COMMAND, SHELLS, type Shell } from '../completion-names.js'
 import { defineCommand, type ParsedInput } from '../command.js'
 import type { Context } from '../context.js'
 
@@ -51,6 +51,7 @@ export const completionCommand = defineCommand<CompletionArgs>({
     return { program: programOf(input), shell: shell as Shell }
   },
   async run (ctx: Context, args: CompletionArgs) {
+    const { completionScript } = await import('../completion.js')
     await ctx.out.line(completionScript(args.shell, args.program).trimEnd())
   },
 })
@@ -74,6 +75,7 @@ export const completeCommand = defineCommand<CompleteArgs>({
     return { program: programOf(input), words }
   },
   async run (ctx: Context, args: CompleteArgs) {
+    const { completeWords } = await import('../completion.js')
     const text = completeWords(args.program, args.words)
     if (text !== '') await ctx.out.line(text.trimEnd())
   },

@@ -8,12 +8,13 @@
  * most 4 times a second. With --json the events go to stdout as NDJSON instead, starting with
  * `{"event":"ready",...}`. A clean stop prints `daemon stopped` and exits 0.
  */
-import { FeedchainError } from '../../index.js'
-import { Daemon, type DaemonEvent } from '../../daemon/daemon.js'
+import { FeedchainError } from '../../errors.js'
+import type { DaemonEvent } from '../../daemon/daemon.js'
 import { describeNetConfig } from '../../daemon/net-config.js'
 import { jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
+import { loadStorage } from '../library.js'
 import { escapeText, shortKey } from '../format.js'
 import { StatusLine, renderStatusLine } from '../status-line.js'
 
@@ -48,6 +49,9 @@ export async function daemon (ctx: Context, _args: DaemonArgs): Promise<void> {
   if (running !== null) {
     throw new FeedchainError('STORE_LOCKED', `a daemon is already running on ${ctx.storageDir} (pid ${running.info?.pid ?? '?'})`)
   }
+  // the whole library, loaded now rather than at start (see command.ts); loadStorage lets
+  // exit.ts report damaged storage found while serving as STORAGE_CORRUPT
+  const [{ Daemon }] = await Promise.all([import('../../daemon/daemon.js'), loadStorage()])
   const d = new Daemon({ storageDir: ctx.storageDir, bootstrap: ctx.net.bootstrap, host: ctx.net.host, version: ctx.version })
   const { out } = ctx
   const line = new StatusLine(out.err, (width) => renderStatusLine(d.snapshot(), width))

@@ -3,8 +3,9 @@
  * what `send` and `get` share: reaching the chain's files (through the daemon if one runs) and
  * showing transfer progress.
  */
-import { SingleBar } from 'cli-progress'
-import { ChainFiles, type FileInfo } from '../../files/chain-files.js'
+import { createRequire } from 'node:module'
+import type { SingleBar } from 'cli-progress'
+import type { FileInfo } from '../../files/chain-files.js'
 import type { FileProgress } from '../../files/progress.js'
 import type { FilesApi } from '../../daemon/files-api.js'
 import { LocalFiles } from '../../daemon/local-files.js'
@@ -25,6 +26,7 @@ export async function openFiles (ctx: Context, chain: Buffer | null, opts: { net
     async (client) => new RemoteFiles(client, chain),
     async () => {
       const { node, network } = await ctx.openChain(chain, { network: opts.network })
+      const { ChainFiles } = await import('../../files/chain-files.js')
       const files = new ChainFiles(node, { network: network ?? undefined })
       try {
         await files.ready()
@@ -97,6 +99,8 @@ export class FileProgressView {
     this.peers = opts.peers
     if (!out.json && out.err.isTTY === true) {
       const peers = opts.peers ? ' | {peers}' : ''
+      // loaded only when a bar is drawn (a terminal, no --json): it costs start-up time otherwise
+      const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress')
       this.bar = new SingleBar({
         stream: out.err,
         format: `${label} {bar} {percentage}% | {done} / {size} | {speed} | ETA {etaText}${peers}`,

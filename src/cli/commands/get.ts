@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Option } from 'commander'
-import { FeedchainError } from '../../index.js'
+import { FeedchainError } from '../../errors.js'
 import type { GetResult } from '../../files/chain-files.js'
 import { fileError } from '../../files/file-errors.js'
 import { chainArg, chainOption, jsonArg, jsonOption, operand, seconds } from '../args.js'

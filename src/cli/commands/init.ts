@@ -1,6 +1,6 @@
 /** `feedchain init [--name N]`: create a chain in the storage and print its key. */
 import { Option } from 'commander'
-import { FeedchainError } from '../../index.js'
+import { FeedchainError } from '../../errors.js'
 import { escapeText } from '../format.js'
 import { jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'

@@ -1,6 +1,7 @@
 /** `feedchain join <key>`: follow a chain and sync it until caught up. */
 import { Option } from 'commander'
-import { FeedchainError, isFeedchainError, parseKey } from '../../index.js'
+import { FeedchainError, isFeedchainError } from '../../errors.js'
+import { parseKey } from '../../feed/keys.js'
 import type { SyncResult } from '../../daemon/chain-api.js'
 import { jsonArg, jsonOption, operand, seconds } from '../args.js'
 import { defineCommand } from '../command.js'

@@ -1,8 +1,7 @@
 /** `feedchain send <file> [--name N]`: add a file to the chain (its bytes go to this writer's blob core). */
 import path from 'node:path'
 import { Option } from 'commander'
-import { FeedchainError } from '../../index.js'
-import { MAX_NAME_BYTES } from '../../files/chain-files.js'
+import { FeedchainError } from '../../errors.js'
 import { checkPathSource } from '../../files/file-source.js'
 import { chainArg, chainOption, jsonArg, jsonOption, operand } from '../args.js'
 import { defineCommand } from '../command.js'
@@ -69,12 +68,14 @@ export const sendCommand = defineCommand<SendArgs>({
     chainOption(cmd)
     jsonOption(cmd)
   },
-  args (input) {
+  async args (input) {
     const file = operand(input, 0)
     const { opts } = input
     const name = opts.name === undefined ? undefined : String(opts.name)
     if (name !== undefined) {
       if (name.trim() === '') throw new FeedchainError('INVALID_ARGUMENT', '--name is empty')
+      // the files module (hyperblobs) is loaded here, not at start: run needs it next anyway
+      const { MAX_NAME_BYTES } = await import('../../files/chain-files.js')
       if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new FeedchainError('INVALID_ARGUMENT', `--name is longer than ${MAX_NAME_BYTES} bytes`)
     }
     if (file === '-' && name === undefined) throw new FeedchainError('USAGE', 'sending stdin (-) needs --name')

@@ -2,7 +2,7 @@
 import { chainArg, chainOption, jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'
-import { formatKey } from '../../index.js'
+import { formatKey } from '../../feed/keys.js'
 
 /** Arguments of share. */
 export interface ShareArgs {

@@ -1,5 +1,6 @@
 /** `feedchain show <position>`: one entry with its metadata and the chain hash at its position. */
-import { FeedchainError, formatKey } from '../../index.js'
+import { FeedchainError } from '../../errors.js'
+import { formatKey } from '../../feed/keys.js'
 import { chainArg, chainOption, jsonArg, jsonOption, operand, wholeNumber } from '../args.js'
 import { defineCommand } from '../command.js'
 import type { Context } from '../context.js'

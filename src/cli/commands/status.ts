@@ -8,7 +8,6 @@ import { escapeText, formatBytes, formatTime, table } from '../format.js'
 import type { ChainApi } from '../../daemon/chain-api.js'
 import { LocalChain } from '../../daemon/local-chain.js'
 import { RemoteFiles } from '../../daemon/remote-files.js'
-import { ChainFiles } from '../../files/chain-files.js'
 
 /** Arguments of status. */
 export interface StatusArgs {
@@ -72,6 +71,7 @@ async function fileSummary (ctx: Context, chain: ChainApi): Promise<FileSummary>
     async (client) => new RemoteFiles(client, chain.key).list(),
     async () => {
       if (!(chain instanceof LocalChain)) throw new Error('a chain opened without a daemon is a LocalChain')
+      const { ChainFiles } = await import('../../files/chain-files.js')
       const files = new ChainFiles(chain.node)
       try {
         await files.ready()

@@ -3,7 +3,7 @@
  * view, blob cores) with Hypercore's audit in dry-run mode, recompute the chain hash over the
  * final prefix, print a report, and exit VERIFY_FAILED (7) if anything is wrong.
  */
-import { FeedchainError } from '../../index.js'
+import { FeedchainError } from '../../errors.js'
 import type { VerifiedCore, VerifyReport } from '../../node.js'
 import { chainArg, chainOption, jsonArg, jsonOption } from '../args.js'
 import { defineCommand } from '../command.js'

@@ -1,6 +1,6 @@
 /** `feedchain writers add <key> [--indexer] | remove <key> | list`: the chain's membership. */
 import { Option } from 'commander'
-import { formatKey, parseKey } from '../../index.js'
+import { formatKey, parseKey } from '../../feed/keys.js'
 import { chainArg, chainOption, jsonArg, jsonOption, operand } from '../args.js'
 import { defineCommand, type AnyCommand } from '../command.js'
 import type { Context } from '../context.js'
@@ -119,7 +119,7 @@ export const writersCommand: AnyCommand = {
     'feedchain writers remove <writer key>',
   ],
   configure () {},
-  prepare () {
+  async prepare () {
     throw new Error('writers is a command group')
   },
   subcommands: [add, remove, list],
