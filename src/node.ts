@@ -860,12 +860,15 @@ export class ChainNode extends ReadyResource {
     for (const [blobHex, writer] of blobs) {
       opts.signal?.throwIfAborted()
       const label = `blob core ${formatKey(fromHex(blobHex))} (files of writer ${formatKey(fromHex(writer))})`
-      const core = this.store.get({ key: fromHex(blobHex), createIfMissing: false } as { key: Buffer })
+      // ask the storage, not Corestore with createIfMissing: false: Corestore shares one opening
+      // per core, so that option would make a concurrent open of the same core (the daemon's
+      // files seeding it, a get) fail with STORAGE_EMPTY too
+      if (!(await this.store.storage.hasCore(discoveryKey(fromHex(blobHex))))) continue
+      const core = this.store.get({ key: fromHex(blobHex) })
       try {
         await core.ready()
       } catch (e) {
         await core.close().catch(() => {})
-        if ((e as { code?: string }).code === 'STORAGE_EMPTY') continue
         problems.push(`${label}: could not be opened: ${(e as Error).message}`)
         continue
       }

@@ -295,6 +295,40 @@ test('files: a get with some blocks stored and no peer left stops on timeout and
   t.absent(fs.readdirSync(dir).some((f) => f.endsWith('.feedchain-partial')), 'no partial file left')
 })
 
+test('files: verify beside a concurrent open of a blob core not stored yet: neither fails', async (t) => {
+  // Corestore shares one opening per core: verify used to open blob cores with
+  // createIfMissing: false, and a get or the daemon's seeding opening the same core meanwhile
+  // failed with it (STORAGE_EMPTY, reported as INTERNAL; found by cli-fuzz seed 160806003)
+  const { a, b } = await pair(t)
+  const dir = tmpdir(t)
+  const info = await a.files.send(makeFile(path.join(dir, 'v.bin'), 256 * 1024, { seed: 41 }))
+  // the FILE entry reaches B through the chain; nothing on B has opened its blob core
+  await waitFor([b.node], () => b.node.length === a.node.length)
+  const ids = (await import('hypercore-id-encoding')).default
+  const { discoveryKey } = (await import('hypercore-crypto')).default
+  const blobKey = Buffer.from(ids.decode(info.blobsKey))
+  t.absent(await b.store.storage.hasCore(discoveryKey(blobKey)), 'precondition: the blob core is not stored on B')
+  // whenever anything opens the blob core, open it at the same moment as a get would
+  const opens = []
+  const get = b.store.get.bind(b.store)
+  b.store.get = (opts) => {
+    const core = get(opts)
+    if (opts?.key && blobKey.equals(Buffer.from(opts.key))) {
+      const other = get({ key: blobKey })
+      opens.push(other.ready().finally(() => other.close()))
+    }
+    return core
+  }
+  t.teardown(() => { b.store.get = get })
+  const report = await b.node.verify()
+  t.ok(report.ok, 'verify passes: ' + report.problems.join('; '))
+  const got = await b.files.get(info.id, { output: path.join(dir, 'v-out.bin') })
+  t.is(got.downloaded, 256 * 1024, 'the file downloads after the verify')
+  const settled = await Promise.allSettled(opens)
+  t.ok(settled.length > 0, `${settled.length} concurrent opens made`)
+  t.is(settled.filter((r) => r.status === 'rejected').length, 0, 'none of them failed')
+})
+
 test('files: a FILE entry whose hash does not match its bytes is never written out; an unevenly cut blob still assembles', async (t) => {
   const { a } = await pair(t)
   const { encodeFile, EntryType } = await import('../dist/feed/schema.js')

@@ -59,6 +59,8 @@ declare module 'corestore' {
     session (opts?: Record<string, unknown>): Corestore
     replicate (isInitiator: boolean | Duplex, opts?: Record<string, unknown>): Duplex
     createKeyPair (name: string): Promise<{ publicKey: Buffer, secretKey: Buffer }>
+    /** hypercore-storage's store: hasCore tells whether a core is stored, without opening it */
+    readonly storage: { hasCore (discoveryKey: Buffer): Promise<boolean> }
   }
   export default Corestore
 }
