@@ -15,8 +15,13 @@
 //              for others), core.download().done(), nothing written out, default Corestore: the
 //              ceiling of any design that moves blocks with Hypercore's replication, which
 //              feedchain's get does (it then also writes and hashes the file).
-// The feedchain sides call tuneAllocator() as the CLI and the daemon do (src/allocator.ts); the
-// anchors run as their own users run them.
+//   floor      the raw connection again, and the receiver does the work a get cannot skip, without
+//              Hypercore's request protocol: cut the bytes into 1 MiB blocks, append them to a
+//              Hypercore on the product's storage (Merkle tree hashing + RocksDB write), write the
+//              output file, blake2b the whole file, fsync. An upper bound for any design that
+//              keeps received blocks in a Hypercore, as design.md §6 has it.
+// The feedchain sides (and the floor's receiver) call tuneAllocator() as the CLI and the daemon do
+// (src/allocator.ts); the anchors run as their own users run them.
 // Report: MB/s (1 MB = 10^6 bytes) and the peak RSS (MB) of each side; ratios against
 // Hyperdrive (target >= 2x) and raw (target >= 50%, aim 80%); peak RSS <= 200 MB each side.
 //
@@ -25,7 +30,7 @@
 // Buffers and native memory twice a second (lib/mem.js).
 //
 // Env: BENCH_TRANSFER_MB (1024: file size, MiB), BENCH_TRANSFER_BLOCK_KB (ChainFiles block size,
-//      default: the library's), BENCH_TRANSFER_MODES (raw,feedchain,hyperdrive,hypercore),
+//      default: the library's), BENCH_TRANSFER_MODES (raw,floor,feedchain,hyperdrive,hypercore),
 //      BENCH_TRANSFER_HYPERCORE_BLOCKS_KB (1024), BENCH_TRANSFER_INFLIGHT ("min,max" requests per
 //      peer on the feedchain receiver; unset: hypercore's default), BENCH_TRANSFER_TIMEOUT_MS
 //      (600,000 per mode), BENCH_TRANSFER_SETUP_TIMEOUT_MS (120,000 per setup step),
@@ -56,7 +61,7 @@ const TIMEOUT_MS = envInt('BENCH_TRANSFER_TIMEOUT_MS', 600_000)
 /** Deadline of each setup step (connecting, the FILE entry arriving), ms. */
 const SETUP_MS = envInt('BENCH_TRANSFER_SETUP_TIMEOUT_MS', 120_000)
 const HC_BLOCKS = (process.env.BENCH_TRANSFER_HYPERCORE_BLOCKS_KB || '1024').split(',').map((s) => Number(s.trim()) * 1024).filter((n) => n > 0)
-const MODES = (process.env.BENCH_TRANSFER_MODES || 'raw,feedchain,hyperdrive,hypercore').split(',').map((s) => s.trim()).filter(Boolean)
+const MODES = (process.env.BENCH_TRANSFER_MODES || 'raw,floor,feedchain,hyperdrive,hypercore').split(',').map((s) => s.trim()).filter(Boolean)
 const TARGET_VS_HYPERDRIVE = 2
 const TARGET_VS_RAW = 0.5
 const TARGET_RSS_MB = 200
@@ -83,6 +88,14 @@ export async function makeFile (file, mib) {
   }
   await new Promise((resolve, reject) => out.end((e) => e ? reject(e) : resolve()))
   return file
+}
+
+/** blake2b-256 of a file, hex (the hash a FILE entry carries: dist/files/file-hash.js). */
+async function blake2bFile (file) {
+  const { FileHasher } = await import(new URL('../dist/files/file-hash.js', import.meta.url))
+  const h = new FileHasher()
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: MiB })) h.update(chunk)
+  return h.digest().toString('hex')
 }
 
 /** Resolve when `check()` is truthy, re-checking on `event` of `emitter` (and a slow poll); reject after ms. */
@@ -182,6 +195,58 @@ async function worker () {
     await network.ready()
   }
 
+  // the floor receiver: what a get must do with the bytes, without Hypercore's request protocol
+  // (cut into 1 MiB blocks, append them to a Hypercore on the product's storage, which hashes
+  // them into its Merkle tree and writes them to RocksDB; write the output file; blake2b the file)
+  let floor = null
+  const openFloor = async (m) => {
+    const { Storage, tuneAllocator } = await loadFeedchain()
+    const { FileHasher } = await import(new URL('../dist/files/file-hash.js', import.meta.url))
+    tuneAllocator() // as feedchain's own sides do: this is a floor for feedchain's work
+    const storage = await Storage.open(m.dir, { create: true })
+    const fcore = storage.store.get({ name: 'floor' })
+    await fcore.ready()
+    floor = { storage, core: fcore, fh: await fs.promises.open(m.out, 'w'), FileHasher }
+    cleanup.push(async () => { await floor.fh.close().catch(() => {}); await floor.core.close(); await floor.storage.close() })
+  }
+  const storeLoop = async (c, m) => {
+    const hasher = new floor.FileHasher()
+    let block = Buffer.allocUnsafe(MiB)
+    let fill = 0
+    let batch = []
+    let position = 0
+    // up to two batches being stored while the next one arrives (a get overlaps them too)
+    const inflight = []
+    const flush = () => {
+      if (batch.length === 0) return
+      for (const b of batch) hasher.update(b)
+      const bytes = batch.reduce((n, b) => n + b.byteLength, 0)
+      inflight.push(Promise.all([floor.core.append(batch), floor.fh.writev(batch, position)]))
+      position += bytes
+      batch = []
+    }
+    for await (const d of c) {
+      let off = 0
+      while (off < d.byteLength) {
+        const n = Math.min(MiB - fill, d.byteLength - off)
+        d.copy(block, fill, off, off + n)
+        fill += n
+        off += n
+        if (fill === MiB) { batch.push(block); block = Buffer.allocUnsafe(MiB); fill = 0 }
+      }
+      got += d.byteLength
+      if (got >= m.size && fill > 0) { batch.push(block.subarray(0, fill)); fill = 0 }
+      if (batch.length >= 4 || got >= m.size) flush()
+      while (inflight.length > 2) await inflight.shift()
+      if (got >= m.size) break
+    }
+    await Promise.all(inflight)
+    await floor.fh.sync()
+    const hash = hasher.digest()
+    reply({ type: 'received', bytes: got, last: clock(), rss: peakRssMB(), blocks: floor.core.length, hash: hash.toString('hex') })
+  }
+  let got = 0
+
   const reply = workerChannel({
     // ---- feedchain
     async 'fc-open' (m) {
@@ -207,19 +272,21 @@ async function worker () {
     // ---- raw secret-stream
     async 'raw-open' (m) {
       assertLoopback(m.bootstrap)
+      if (m.store) await openFloor(m)
       const { default: Hyperswarm } = await import('hyperswarm')
       const { default: HyperDHT } = await import('hyperdht')
       swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: m.bootstrap.split(','), host: '127.0.0.1' }) })
       const topic = Buffer.from(m.topic, 'hex')
       let conn = null
-      let got = 0
       let done = false
       swarm.on('connection', (c) => {
         c.on('error', () => {})
         if (conn === null) { conn = c; swarm.emit('update') }
         // the receiver counts bytes on every connection, so the count is right even if a
         // connection were replaced (one dial direction below makes that unlikely)
-        if (m.role === 'recv') {
+        if (m.role === 'recv' && m.store && conn === c) {
+          storeLoop(c, m).catch((e) => reply({ type: 'error', message: 'floor receiver: ' + e.message }))
+        } else if (m.role === 'recv' && !m.store) {
           c.on('data', (d) => {
             got += d.byteLength
             if (got >= m.size && !done) {
@@ -343,22 +410,28 @@ async function pair (label) {
   return [spawnWorker('transfer.js', { name: `${label}-send` }), spawnWorker('transfer.js', { name: `${label}-recv` })]
 }
 
-async function runRaw (ctx) {
-  const [s, r] = await pair('raw')
+async function runRaw (ctx, store = false) {
+  const [s, r] = await pair(store ? 'floor' : 'raw')
+  const dir = store ? tmpDir('floor-recv') : null
   try {
     const topic = crypto.randomBytes(32).toString('hex')
     const base = { bootstrap: ctx.bootstrap, topic, size: ctx.size, timeoutMs: SETUP_MS }
     s.send({ type: 'raw-open', role: 'send', ...base })
-    r.send({ type: 'raw-open', role: 'recv', ...base })
+    r.send({ type: 'raw-open', role: 'recv', ...base, ...(store ? { store: true, dir, out: path.join(dir, 'out.bin') } : {}) })
     await Promise.all([s.next('connected', { timeoutMs: TIMEOUT_MS }), r.next('connected', { timeoutMs: TIMEOUT_MS })])
     const cpu = cpuOf([s, r])
     s.send({ type: 'raw-push', file: ctx.file })
     const got = await r.next('received', { timeoutMs: TIMEOUT_MS })
     const pushed = await s.next('pushed', { timeoutMs: TIMEOUT_MS })
     const ms = got.last - pushed.t0
-    return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss, cpu: cpu() }
+    const cpuUsed = cpu()
+    if (!store) return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss, cpu: cpuUsed }
+    if (got.blocks !== Math.ceil(ctx.size / MiB)) throw new Error(`floor: ${got.blocks} blocks stored, expected ${Math.ceil(ctx.size / MiB)}`)
+    if (got.hash !== ctx.hash) throw new Error('floor: the written file\'s hash differs from the source')
+    return { mode: 'floor: raw + store + file', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss, cpu: cpuUsed, note: 'no request protocol: 1 MiB blocks appended to a Hypercore, file written, blake2b' }
   } finally {
     await stopWorkers([s, r])
+    if (dir !== null) removeTmpDir(dir)
   }
 }
 
@@ -459,11 +532,12 @@ async function main () {
   const results = []
   try {
     const file = await makeFile(path.join(fileDir, 'file.bin'), SIZE_MIB)
-    const ctx = { file, size: SIZE_MIB * MiB, bootstrap: testnet.bootstrapString }
+    const ctx = { file, size: SIZE_MIB * MiB, bootstrap: testnet.bootstrapString, hash: MODES.includes('floor') ? await blake2bFile(file) : null }
     console.log(`transfer: ${SIZE_MIB} MiB file, modes ${MODES.join(', ')}, testnet ${testnet.bootstrapString}`)
     for (const mode of MODES) {
       const t0 = clock()
       if (mode === 'raw') results.push(await runRaw(ctx))
+      else if (mode === 'floor') results.push(await runRaw(ctx, true))
       else if (mode === 'feedchain') results.push(await runFeedchain(ctx))
       else if (mode === 'hyperdrive') results.push(await runHyperdrive(ctx))
       else if (mode === 'hypercore') for (const bs of HC_BLOCKS) results.push(await runHypercore(ctx, bs))
@@ -494,6 +568,14 @@ async function main () {
   const fc = results.find((r) => r.mode.startsWith('feedchain'))
   const raw = results.find((r) => r.mode.startsWith('raw'))
   const hd = results.find((r) => r.mode.startsWith('hyperdrive'))
+  const floorRow = results.find((r) => r.mode.startsWith('floor'))
+  if (floorRow && (hd || raw)) {
+    // what the targets ask for against what storing the blocks at all allows, in this run
+    const parts = []
+    if (hd) parts.push(`${TARGET_VS_HYPERDRIVE}x Hyperdrive needs ${fmt(hd.mbs * TARGET_VS_HYPERDRIVE, 1)} MB/s`)
+    if (raw) parts.push(`${TARGET_VS_RAW * 100}% of raw needs ${fmt(raw.mbs * TARGET_VS_RAW, 1)} MB/s`)
+    console.log(`\nceiling: the floor (no request protocol) moved ${fmt(floorRow.mbs, 1)} MB/s${hd ? ` = ${fmt(floorRow.mbs / hd.mbs, 2)}x Hyperdrive` : ''}${raw ? ` = ${fmt(floorRow.mbs / raw.mbs * 100, 0)}% of raw` : ''}; ${parts.join(', ')}`)
+  }
   const rows = []
   if (fc && hd) rows.push(row('transfer MB/s vs Hyperdrive', fc.mbs, hd.mbs, 'hyperdrive', 'MB/s', TARGET_VS_HYPERDRIVE, `>= ${TARGET_VS_HYPERDRIVE}x Hyperdrive`))
   if (fc && raw) rows.push(row('transfer MB/s vs raw transport', fc.mbs, raw.mbs, 'raw secret-stream', 'MB/s', TARGET_VS_RAW, '>= 50% of raw (aim 80%)'))
