@@ -202,17 +202,16 @@ async function worker () {
   const openFloor = async (m) => {
     const { Storage, tuneAllocator } = await loadFeedchain()
     const { FileHasher } = await import(new URL('../dist/files/file-hash.js', import.meta.url))
+    const { rechunk } = await import(new URL('../dist/files/file-source.js', import.meta.url))
     tuneAllocator() // as feedchain's own sides do: this is a floor for feedchain's work
     const storage = await Storage.open(m.dir, { create: true })
     const fcore = storage.store.get({ name: 'floor' })
     await fcore.ready()
-    floor = { storage, core: fcore, fh: await fs.promises.open(m.out, 'w'), FileHasher }
+    floor = { storage, core: fcore, fh: await fs.promises.open(m.out, 'w'), FileHasher, rechunk }
     cleanup.push(async () => { await floor.fh.close().catch(() => {}); await floor.core.close(); await floor.storage.close() })
   }
   const storeLoop = async (c, m) => {
     const hasher = new floor.FileHasher()
-    let block = Buffer.allocUnsafe(MiB)
-    let fill = 0
     let batch = []
     let position = 0
     // up to two batches being stored while the next one arrives (a get overlaps them too)
@@ -225,25 +224,21 @@ async function worker () {
       position += bytes
       batch = []
     }
-    for await (const d of c) {
-      let off = 0
-      while (off < d.byteLength) {
-        const n = Math.min(MiB - fill, d.byteLength - off)
-        d.copy(block, fill, off, off + n)
-        fill += n
-        off += n
-        if (fill === MiB) { batch.push(block); block = Buffer.allocUnsafe(MiB); fill = 0 }
-      }
-      got += d.byteLength
-      if (got >= m.size && fill > 0) { batch.push(block.subarray(0, fill)); fill = 0 }
+    // the file is a whole number of MiB, so every block is full and the last one comes without
+    // waiting for the connection to end (send's rechunk, as a get's blocks were cut)
+    // (no break at the end: leaving the loop would destroy the connection under the sender)
+    for await (const block of floor.rechunk(c, MiB)) {
+      if (got >= m.size) continue
+      batch.push(block)
+      got += block.byteLength
       if (batch.length >= 4 || got >= m.size) flush()
       while (inflight.length > 2) await inflight.shift()
-      if (got >= m.size) break
+      if (got < m.size) continue
+      await Promise.all(inflight)
+      await floor.fh.sync()
+      const hash = hasher.digest()
+      reply({ type: 'received', bytes: got, last: clock(), rss: peakRssMB(), blocks: floor.core.length, hash: hash.toString('hex') })
     }
-    await Promise.all(inflight)
-    await floor.fh.sync()
-    const hash = hasher.digest()
-    reply({ type: 'received', bytes: got, last: clock(), rss: peakRssMB(), blocks: floor.core.length, hash: hash.toString('hex') })
   }
   let got = 0
 
