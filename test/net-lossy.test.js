@@ -132,6 +132,26 @@ const mb = (bytes) => `${(bytes / MiB).toFixed(bytes % MiB === 0 ? 0 : 1)} MiB`
 
 // ------------------------------------------------------------------ the link itself
 
+/**
+ * The pass condition both scenarios share: the same final length, head and entries on every node,
+ * every entry once and in order, each copy of the file intact, and no conflict of any kind or
+ * warning. Returns the conflicts found (empty when it passes), for the summary line.
+ */
+async function assertSameChainAndFile (t, { nodes, names, total, tags, entries, src, copies, watch, warnings }) {
+  const st = nodes.map((n) => n.status())
+  t.ok(st.every((s) => s.finalLength === total && s.head === st[0].head), `final length ${total} and head ${st[0].head.slice(0, 12)} on all ${nodes.length}`)
+  const data = await Promise.all(nodes.map(finalData))
+  for (let i = 1; i < data.length; i++) t.alike(data[i], data[0], `${names[i]} has the same final entries as ${names[0]}, in the same order`)
+  checkEntries(t, data[0], tags, entries, 'final chain')
+  const want = await sha256(src)
+  for (const [i, got] of copies.entries()) t.is(await sha256(got.path), want, `${names[i + 1]} got the file intact`)
+  const conflicts = [...watch.events]
+  for (const n of nodes) conflicts.push(...await nodeConflicts(n))
+  t.alike(conflicts, [], 'no conflict, verification error, truncation, fork proof or halt')
+  t.alike(warnings, [], 'no warnings from any node')
+  return conflicts
+}
+
 test('lossy link: bytes arrive intact and in order, paced to the rate, delayed, stalled; deaths cut mid-slice and reconnect', async (t) => {
   t.comment(`seed ${SEED} (replay: FEEDCHAIN_LOSSY_SEED=${SEED} node test/net-lossy.test.js)`)
   const rng = STREAMS.link
@@ -262,25 +282,8 @@ test('lossy pipes: 3 writers append while a 3 MiB file crosses slow, stalling, d
   onUpdate()
   const elapsed = Date.now() - started
 
-  // convergence: same final length, hash and entries everywhere
-  const st = nodes.map((n) => n.status())
-  t.ok(st.every((s) => s.finalLength === total && s.head === st[0].head), `final length ${total} and head ${st[0].head.slice(0, 12)} on all 3`)
-  const data = await Promise.all(nodes.map(finalData))
-  t.alike(data[1], data[0], 'B has the same final entries as A, in the same order')
-  t.alike(data[2], data[0], 'C has the same final entries as A, in the same order')
-  checkEntries(t, data[0], tags, ENTRIES, 'final chain')
-
-  // the file
-  const want = await sha256(src)
-  t.is(await sha256(gotB.path), want, 'B got the file intact')
-  t.is(await sha256(gotC.path), want, 'C got the file intact (relayed by B)')
-  t.is(gotC.file.hash, info.hash, 'the hash the chain records')
-
-  // no conflicts of any kind
-  const conflicts = [...watch.events]
-  for (const n of nodes) conflicts.push(...await nodeConflicts(n))
-  t.alike(conflicts, [], 'no conflict, verification error, truncation, fork proof or halt')
-  t.alike(warnings, [], 'no warnings from any node')
+  const conflicts = await assertSameChainAndFile(t, { nodes, names: ['A', 'B', 'C'], total, tags, entries: ENTRIES, src, copies: [gotB, gotC], watch, warnings })
+  t.is(gotC.file.hash, info.hash, 'the hash the chain records (C\'s copy was relayed by B)')
   for (const [i, n] of nodes.entries()) {
     const r = await n.verify()
     t.ok(r.ok, `node ${i} verifies: ${r.problems.join('; ') || 'ok'}`)
@@ -396,20 +399,7 @@ test('lossy swarm: Hyperswarm connections destroyed at random while 3 nodes appe
   const meshed = () => peers.map((p) => p.network.peers().filter((r) => r.handshake).length)
   await waitAny(peers.map((p) => p.network), () => meshed().every((n) => n === 2), { ms: 15000, what: 'full mesh again', describe: () => `peers with a handshake: ${meshed().join(' ')}` })
 
-  const st = nodes.map((n) => n.status())
-  t.ok(st.every((s) => s.finalLength === total && s.head === st[0].head), `final length ${total} and head ${st[0].head.slice(0, 12)} on all 3`)
-  const data = await Promise.all(nodes.map(finalData))
-  t.alike(data[1], data[0], 'same final entries on P1 as on P0')
-  t.alike(data[2], data[0], 'same final entries on P2 as on P0')
-  checkEntries(t, data[0], tags, ENTRIES, 'final chain')
-  const want = await sha256(src)
-  t.is(await sha256(got1.path), want, 'P1 got the file intact')
-  t.is(await sha256(got2.path), want, 'P2 got the file intact')
-
-  const conflicts = [...watch.events]
-  for (const n of nodes) conflicts.push(...await nodeConflicts(n))
-  t.alike(conflicts, [], 'no conflict, verification error, truncation, fork proof or halt')
-  t.alike(warnings, [], 'no warnings from any node')
+  const conflicts = await assertSameChainAndFile(t, { nodes, names: ['P0', 'P1', 'P2'], total, tags, entries: ENTRIES, src, copies: [got1, got2], watch, warnings })
   const net = { connections: 0, strikes: 0, bans: 0, verificationErrors: 0, handshakeTimeouts: 0 }
   for (const p of peers) for (const k of Object.keys(net)) net[k] += p.network.stats[k]
   t.alike({ strikes: net.strikes, bans: net.bans, verificationErrors: net.verificationErrors, handshakeTimeouts: net.handshakeTimeouts },
