@@ -16,6 +16,7 @@ import { err } from '../errors.js'
 import { resolveDhtOptions, type BootstrapInput, type DhtOptions } from './bootstrap.js'
 import { blindTopic, openHello, type HelloChannel, type Mux } from './hello.js'
 import { describeError, isProtocolError } from './stream-errors.js'
+import { unbatch } from './unbatch.js'
 
 /** Options of a Network. Times are in milliseconds. */
 export interface NetworkOptions {
@@ -60,6 +61,11 @@ export interface NetworkOptions {
    * chain layer needs — and is not banned.
    */
   banGrace?: number | undefined
+  /**
+   * Let Hypercore batch replication messages (up to 8 MiB per secret-stream message) as it does
+   * by default; default false: each message goes out on its own (src/net/unbatch.ts says why).
+   */
+  batching?: boolean | undefined
   /** First delay of the discovery refresh while a topic has no peers or lost some (default 1 000). */
   refreshMin?: number | undefined
   /** The refresh delay doubles up to this (default 15 000). */
@@ -211,6 +217,7 @@ export class Network extends ReadyResource {
   readonly #settle: number
   readonly #maxStrikes: number
   readonly #banGrace: number
+  readonly #batching: boolean
   readonly #refreshMin: number
   readonly #refreshMax: number
   readonly #lostPeerTtl: number
@@ -238,6 +245,7 @@ export class Network extends ReadyResource {
     this.#settle = positive(opts.settleTime, 30_000, 'settleTime')
     this.#maxStrikes = positive(opts.maxStrikes, 2, 'maxStrikes')
     this.#banGrace = positive(opts.banGrace, 1_000, 'banGrace', true)
+    this.#batching = opts.batching === true
     this.#refreshMin = positive(opts.refreshMin, 1_000, 'refreshMin')
     this.#refreshMax = Math.max(this.#refreshMin, positive(opts.refreshMax, 15_000, 'refreshMax'))
     this.#lostPeerTtl = positive(opts.lostPeerTtl, 600_000, 'lostPeerTtl')
@@ -464,6 +472,7 @@ export class Network extends ReadyResource {
 
     try {
       this.store.replicate(conn)
+      if (!this.#batching) unbatch(conn)
     } catch (e) {
       this.#drop(s, 'store is closed: ' + describeError(e))
       return
