@@ -20,6 +20,15 @@
 //              Hypercore on the product's storage (Merkle tree hashing + RocksDB write), write the
 //              output file, blake2b the whole file, fsync. An upper bound for any design that
 //              keeps received blocks in a Hypercore, as design.md §6 has it.
+//   budget     no connection: one fresh process times, on the same file size, the CPU of each piece
+//              of work a get cannot skip besides the transport: append the blocks to a Hypercore on
+//              the product's storage, read them back (what the sender does to serve them), write
+//              the output file and fsync, blake2b it; and reading the source file, which the raw
+//              sender does and a seeder does not. With raw's CPU (both processes) it gives a bound:
+//              cores x bytes / (transport + pieces) is the fastest any design that keeps received
+//              blocks in a Hypercore, writes and hashes the file could go on this machine, with
+//              every core busy all the time and nothing else to do. Runs with glibc's default
+//              allocator settings (the cheaper ones in CPU), so the bound is generous.
 // The feedchain sides (and the floor's receiver) call tuneAllocator() as the CLI and the daemon do
 // (src/allocator.ts); the anchors run as their own users run them.
 // Report: MB/s (1 MB = 10^6 bytes) and the peak RSS (MB) of each side; ratios against
@@ -30,10 +39,12 @@
 // Buffers and native memory twice a second (lib/mem.js).
 //
 // Env: BENCH_TRANSFER_MB (1024: file size, MiB), BENCH_TRANSFER_BLOCK_KB (ChainFiles block size,
-//      default: the library's), BENCH_TRANSFER_MODES (raw,floor,feedchain,hyperdrive,hypercore),
+//      default: the library's), BENCH_TRANSFER_MODES (raw,floor,budget,feedchain,hyperdrive,hypercore),
 //      BENCH_TRANSFER_HYPERCORE_BLOCKS_KB (1024), BENCH_TRANSFER_INFLIGHT ("min,max" requests per
 //      peer on the feedchain receiver; unset: hypercore's default), BENCH_TRANSFER_TIMEOUT_MS
 //      (600,000 per mode), BENCH_TRANSFER_SETUP_TIMEOUT_MS (120,000 per setup step),
+//      BENCH_TRANSFER_BATCHING=1 (feedchain's Networks batch replication messages as Hypercore does by
+//      default: Network's `batching` option, src/net/unbatch.ts),
 //      BENCH_WRITE_BUFFER_MB (unset: the product's storage, src/storage.ts; N: a plain Corestore
 //      whose RocksDB memtable is N MiB, to measure a storage setting), BENCH_MEM_TRACE, BENCH_TMPDIR.
 import crypto from 'node:crypto'
@@ -61,7 +72,7 @@ const TIMEOUT_MS = envInt('BENCH_TRANSFER_TIMEOUT_MS', 600_000)
 /** Deadline of each setup step (connecting, the FILE entry arriving), ms. */
 const SETUP_MS = envInt('BENCH_TRANSFER_SETUP_TIMEOUT_MS', 120_000)
 const HC_BLOCKS = (process.env.BENCH_TRANSFER_HYPERCORE_BLOCKS_KB || '1024').split(',').map((s) => Number(s.trim()) * 1024).filter((n) => n > 0)
-const MODES = (process.env.BENCH_TRANSFER_MODES || 'raw,floor,feedchain,hyperdrive,hypercore').split(',').map((s) => s.trim()).filter(Boolean)
+const MODES = (process.env.BENCH_TRANSFER_MODES || 'raw,floor,budget,feedchain,hyperdrive,hypercore').split(',').map((s) => s.trim()).filter(Boolean)
 const TARGET_VS_HYPERDRIVE = 2
 const TARGET_VS_RAW = 0.5
 const TARGET_RSS_MB = 200
@@ -153,7 +164,8 @@ export async function openFeedchainPeer ({ dir, bootstrap, key = null, blockSize
   // the product's storage (src/storage.ts), unless BENCH_WRITE_BUFFER_MB asks for another memtable size
   const storage = envInt('BENCH_WRITE_BUFFER_MB', 0) === 0 ? await Storage.open(dir, { create: true }) : null
   const store = storage !== null ? storage.store : await openStore(dir)
-  const network = new Network(store, { bootstrap, host: '127.0.0.1', ...FAST_NET, ...netOpts })
+  const batching = process.env.BENCH_TRANSFER_BATCHING === '1' ? { batching: true } : {}
+  const network = new Network(store, { bootstrap, host: '127.0.0.1', ...FAST_NET, ...batching, ...netOpts })
   await network.ready()
   const node = new ChainNode(store, key ? { key: Buffer.from(key, 'hex'), network } : { network })
   await node.ready()
@@ -191,7 +203,8 @@ async function worker () {
     assertLoopback(m.bootstrap)
     const { Network } = await loadFeedchain()
     store = await openStore(m.dir)
-    network = new Network(store, { bootstrap: m.bootstrap, host: '127.0.0.1', ...FAST_NET })
+    // the anchors replicate as Hypercore does by default, batching messages (src/net/unbatch.ts)
+    network = new Network(store, { bootstrap: m.bootstrap, host: '127.0.0.1', ...FAST_NET, batching: true })
     await network.ready()
   }
 
@@ -262,6 +275,11 @@ async function worker () {
       const r = await peer.files.get(m.id, { output: m.out })
       const t1 = clock()
       reply({ type: 'got', ms: t1 - t0, downloaded: r.downloaded, sources: r.sources, size: fs.statSync(m.out).size })
+    },
+
+    // ---- budget: the CPU of each piece of a get's work besides the transport, in this process
+    async 'budget' (m) {
+      reply({ type: 'budget', pieces: await budgetPieces(m) })
     },
 
     // ---- raw secret-stream
@@ -401,6 +419,106 @@ function cpuOf (workers) {
   })
 }
 
+/** CPU ms of every thread of this process so far (RocksDB's flush threads included). */
+function ownCpu () {
+  return Object.values(threadCpu(process.pid)).reduce((a, b) => a + b, 0)
+}
+
+/**
+ * The budget worker: CPU ms of each piece, on m.size bytes in 1 MiB blocks, in the order a
+ * transfer does them. Blocks come from 16 MiB of random bytes in memory, so nothing but the piece
+ * is counted (RocksDB does not compress, so repeats cost the same as fresh bytes).
+ */
+async function budgetPieces (m) {
+  const { Storage } = await loadFeedchain()
+  const { FileHasher } = await import(new URL('../dist/files/file-hash.js', import.meta.url))
+  const n = Math.ceil(m.size / MiB)
+  const pool = Array.from({ length: 16 }, () => crypto.randomBytes(MiB))
+  const block = (i) => pool[i % pool.length]
+  const pieces = {}
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1000)) // let RocksDB's flush finish inside the piece
+  const measure = async (name, fn, wait = false) => {
+    const c0 = ownCpu()
+    await fn()
+    if (wait) await settle()
+    pieces[name] = ownCpu() - c0
+  }
+  await measure('source read', async () => {
+    for await (const chunk of fs.createReadStream(m.file, { highWaterMark: MiB })) chunk.byteLength.toString() // eslint-disable-line no-unused-expressions
+  })
+  const storage = await Storage.open(m.dir, { create: true })
+  try {
+    const core = storage.store.get({ name: 'budget' })
+    await core.ready()
+    await measure('append', async () => {
+      const inflight = []
+      for (let i = 0; i < n; i += 4) {
+        inflight.push(core.append(Array.from({ length: Math.min(4, n - i) }, (_, k) => block(i + k))))
+        if (inflight.length > 2) await inflight.shift()
+      }
+      await Promise.all(inflight)
+    }, true)
+    if (core.length !== n) throw new Error(`budget: ${core.length} blocks appended, expected ${n}`)
+    await measure('read back', async () => {
+      const inflight = []
+      for (let i = 0; i < n; i++) {
+        inflight.push(core.get(i))
+        if (inflight.length >= 8) await inflight.shift()
+      }
+      await Promise.all(inflight)
+    })
+    await core.close()
+  } finally {
+    await storage.close()
+  }
+  await measure('file write', async () => {
+    const fh = await fs.promises.open(path.join(m.dir, 'out.bin'), 'w')
+    try {
+      const inflight = []
+      for (let i = 0; i < n; i++) {
+        inflight.push(fh.write(block(i), 0, MiB, i * MiB))
+        if (inflight.length >= 4) await inflight.shift()
+      }
+      await Promise.all(inflight)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  })
+  await measure('blake2b', async () => {
+    const h = new FileHasher()
+    for (let i = 0; i < n; i++) h.update(block(i))
+    h.digest()
+  })
+  return pieces
+}
+
+async function runBudget (ctx) {
+  const w = spawnWorker('transfer.js', { name: 'budget' })
+  const dir = tmpDir('budget')
+  try {
+    w.send({ type: 'budget', file: ctx.file, size: ctx.size, dir })
+    const { pieces } = await w.next('budget', { timeoutMs: TIMEOUT_MS })
+    return { mode: 'budget', pieces }
+  } finally {
+    await stopWorkers([w])
+    removeTmpDir(dir)
+  }
+}
+
+/**
+ * The bound from the budget and raw's CPU: cores x bytes / CPU seconds that any design storing
+ * the blocks in a Hypercore must spend. Null without both rows.
+ */
+function bound (budgetRow, raw, size) {
+  if (!budgetRow || !raw || !raw.cpu) return null
+  const transport = Object.entries(raw.cpu).filter(([k]) => k !== 'busy').reduce((s, [, d]) => s + Object.values(d).reduce((a, b) => a + b, 0), 0)
+  const p = budgetRow.pieces
+  const parts = { transport: transport - p['source read'], append: p.append, 'read back': p['read back'], 'file write': p['file write'], blake2b: p.blake2b }
+  const cpuMs = Object.values(parts).reduce((a, b) => a + b, 0)
+  return { parts, cpuMs, mbs: cores() * size / MB / (cpuMs / 1000) }
+}
+
 async function pair (label) {
   return [spawnWorker('transfer.js', { name: `${label}-send` }), spawnWorker('transfer.js', { name: `${label}-recv` })]
 }
@@ -533,6 +651,7 @@ async function main () {
       const t0 = clock()
       if (mode === 'raw') results.push(await runRaw(ctx))
       else if (mode === 'floor') results.push(await runRaw(ctx, true))
+      else if (mode === 'budget') results.push(await runBudget(ctx))
       else if (mode === 'feedchain') results.push(await runFeedchain(ctx))
       else if (mode === 'hyperdrive') results.push(await runHyperdrive(ctx))
       else if (mode === 'hypercore') for (const bs of HC_BLOCKS) results.push(await runHypercore(ctx, bs))
@@ -551,7 +670,7 @@ async function main () {
     { key: 'send', title: 'sender peak RSS MB' },
     { key: 'recv', title: 'receiver peak RSS MB' },
     { key: 'note', title: 'note', align: 'left' }
-  ], results.map((r) => ({ mode: r.mode, mbs: fmt(r.mbs, 1), time: fmtMs(r.ms), send: fmt(r.sendRss), recv: fmt(r.recvRss), note: r.note || '' })))
+  ], results.filter((r) => r.ms !== undefined).map((r) => ({ mode: r.mode, mbs: fmt(r.mbs, 1), time: fmtMs(r.ms), send: fmt(r.sendRss), recv: fmt(r.recvRss), note: r.note || '' })))
 
   console.log(`\nCPU time during each transfer, by thread, and how busy the machine's ${cores()} cores were (both processes share them):`)
   for (const r of results) {
@@ -570,6 +689,17 @@ async function main () {
     if (hd) parts.push(`${TARGET_VS_HYPERDRIVE}x Hyperdrive needs ${fmt(hd.mbs * TARGET_VS_HYPERDRIVE, 1)} MB/s`)
     if (raw) parts.push(`${TARGET_VS_RAW * 100}% of raw needs ${fmt(raw.mbs * TARGET_VS_RAW, 1)} MB/s`)
     console.log(`\nceiling: the floor (no request protocol) moved ${fmt(floorRow.mbs, 1)} MB/s${hd ? ` = ${fmt(floorRow.mbs / hd.mbs, 2)}x Hyperdrive` : ''}${raw ? ` = ${fmt(floorRow.mbs / raw.mbs * 100, 0)}% of raw` : ''}; ${parts.join(', ')}`)
+  }
+  const budgetRow = results.find((r) => r.mode === 'budget')
+  const b = bound(budgetRow, raw, SIZE_MIB * MiB)
+  if (budgetRow) budgetRow.bound = b
+  if (b !== null) {
+    const sum = Object.entries(b.parts).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(' + ')
+    const vs = []
+    if (hd) vs.push(`${fmt(b.mbs / hd.mbs, 2)}x Hyperdrive (target ${TARGET_VS_HYPERDRIVE}x: ${fmt(hd.mbs * TARGET_VS_HYPERDRIVE, 1)} MB/s)`)
+    vs.push(`${fmt(b.mbs / raw.mbs * 100, 0)}% of raw (target ${TARGET_VS_RAW * 100}%: ${fmt(raw.mbs * TARGET_VS_RAW, 1)} MB/s)`)
+    console.log(`\nbound: CPU seconds per ${fmt(SIZE_MIB)} MiB that storing the blocks in a Hypercore costs at least: ${sum} = ${fmt(b.cpuMs / 1000, 1)} s ` +
+      `(transport: raw's, both processes, less reading its source). On ${cores()} cores, every one busy all the time: at most ${fmt(b.mbs, 1)} MB/s = ${vs.join(', ')}`)
   }
   const rows = []
   if (fc && hd) rows.push(row('transfer MB/s vs Hyperdrive', fc.mbs, hd.mbs, 'hyperdrive', 'MB/s', TARGET_VS_HYPERDRIVE, `>= ${TARGET_VS_HYPERDRIVE}x Hyperdrive`))

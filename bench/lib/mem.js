@@ -1,6 +1,6 @@
 // Memory of a benchmark process: its peak RSS from the kernel (VmHWM in /proc/self/status, the
 // same figure as getrusage's maxrss) and, with BENCH_MEM_TRACE=1, a line to stderr every
-// 500 ms that splits the current RSS into V8 heap, external (Buffers) and the rest (native:
+// 500 ms (BENCH_MEM_TRACE=<ms>: that period instead) that splits the current RSS into V8 heap, external (Buffers) and the rest (native:
 // RocksDB memtables and caches, libuv, UDX), to see where memory goes.
 import fs from 'node:fs'
 
@@ -19,11 +19,12 @@ export function peakRssMB () {
 export function memTrace (label) {
   if (!process.env.BENCH_MEM_TRACE) return () => {}
   const t0 = Date.now()
+  const every = Number(process.env.BENCH_MEM_TRACE) > 1 ? Number(process.env.BENCH_MEM_TRACE) : 500 // BENCH_MEM_TRACE=<ms>: another period
   const timer = setInterval(() => {
     const m = process.memoryUsage()
     const f = (n) => String(Math.round(n / MB)).padStart(4)
     process.stderr.write(`mem ${label} ${String(((Date.now() - t0) / 1000).toFixed(1)).padStart(6)}s rss ${f(m.rss)} heap ${f(m.heapUsed)} ext ${f(m.external)} ab ${f(m.arrayBuffers)} other ${f(m.rss - m.heapTotal - m.external)} peak ${f(peakRssMB() * MB)}\n`)
-  }, 500)
+  }, every)
   timer.unref()
   return () => clearInterval(timer)
 }
