@@ -459,14 +459,7 @@ async function budgetPieces (m) {
       await Promise.all(inflight)
     }, true)
     if (core.length !== n) throw new Error(`budget: ${core.length} blocks appended, expected ${n}`)
-    await measure('read back', async () => {
-      const inflight = []
-      for (let i = 0; i < n; i++) {
-        inflight.push(core.get(i))
-        if (inflight.length >= 8) await inflight.shift()
-      }
-      await Promise.all(inflight)
-    })
+    await measure('read back', () => pipelined(n, 8, (i) => core.get(i)))
     await core.close()
   } finally {
     await storage.close()
@@ -474,12 +467,7 @@ async function budgetPieces (m) {
   await measure('file write', async () => {
     const fh = await fs.promises.open(path.join(m.dir, 'out.bin'), 'w')
     try {
-      const inflight = []
-      for (let i = 0; i < n; i++) {
-        inflight.push(fh.write(block(i), 0, MiB, i * MiB))
-        if (inflight.length >= 4) await inflight.shift()
-      }
-      await Promise.all(inflight)
+      await pipelined(n, 4, (i) => fh.write(block(i), 0, MiB, i * MiB))
       await fh.sync()
     } finally {
       await fh.close()
@@ -491,6 +479,16 @@ async function budgetPieces (m) {
     h.digest()
   })
   return pieces
+}
+
+/** Run step(0) … step(n - 1) in order with up to `depth` of them pending at once. */
+async function pipelined (n, depth, step) {
+  const pending = []
+  for (let i = 0; i < n; i++) {
+    pending.push(step(i))
+    if (pending.length >= depth) await pending.shift()
+  }
+  await Promise.all(pending)
 }
 
 async function runBudget (ctx) {
