@@ -22,6 +22,7 @@ import { EntryType, decodeFile, encodeFile, type FilePayload, type RawEntry } fr
 import { fileError } from './file-errors.js'
 import { FileHasher } from './file-hash.js'
 import { assemble } from './assemble.js'
+import { DownloadWindow, isDownloadStopped } from './download-window.js'
 import { fileId, resolveFile, safeFileName } from './file-id.js'
 import { openPathSource, streamSource, type FileSource } from './file-source.js'
 import { ProgressReporter, type OnFileProgress } from './progress.js'
@@ -542,8 +543,14 @@ export class ChainFiles extends ReadyResource {
         throw outputError(partial, e)
       }
       report(true)
-      // the whole range at once, non-linear: every peer that has blocks gets requests in parallel
-      if (storedAtStart < p.blockLength) range = session.download({ start, end })
+      // a sliding window over the range: every peer that has blocks gets requests in parallel,
+      // and what is received but not yet stored stays bounded (download-window.ts)
+      if (storedAtStart < p.blockLength) {
+        const w = new DownloadWindow(session, { start, end, blockSize: nominal, peerBlocks: this.inflightRange?.[0] })
+        // the session closing (stop, close) fails assemble's gets too; anything else would leave get waiting
+        w.done().catch((e: unknown) => { if (!isSessionClosed(e) && !isDownloadStopped(e)) halt(e instanceof Error ? e : new Error(String(e))) })
+        range = w
+      }
       const hash = await assemble({
         core: session,
         start,
@@ -644,7 +651,8 @@ export class ChainFiles extends ReadyResource {
           this.seeded.set(id, { destroy () {}, async done () {} })
           continue
         }
-        const d = core.download({ start: p.blockOffset, end: p.blockOffset + p.blockLength })
+        const nominal = Math.ceil(p.byteLength / p.blockLength)
+        const d = new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominal, peerBlocks: this.inflightRange?.[0] })
         this.seeded.set(id, d)
         this.stats.seeded++
       }

@@ -6,7 +6,8 @@ declare module 'hypercore' {
 
   interface HypercoreGetOptions { wait?: boolean, timeout?: number, valueEncoding?: string }
   interface HypercoreDownloadRange { start?: number, end?: number, blocks?: number[], linear?: boolean }
-  interface HypercoreDownload { done (): Promise<void>, destroy (): void }
+  /** done(): true once every block is stored, false if cancelled (destroyed, or the session closed) */
+  interface HypercoreDownload { done (): Promise<boolean>, destroy (): void }
   interface HypercorePeer { remotePublicKey: Buffer, remoteLength: number, remoteContiguousLength: number, stream: unknown, paused?: boolean }
 
   class Hypercore extends EventEmitter {

@@ -1,0 +1,145 @@
+// DownloadWindow (src/files/download-window.ts): a blob's range downloaded through a sliding
+// window, so blocks sent to us but not stored yet stay bounded. Two stores replicate through an
+// in-process pipe; the source's 'upload' events against the reader's 'download' events (emitted
+// once a block is verified and stored) give the blocks in flight at each moment.
+import test from 'brittle'
+import { DownloadWindow, windowShape, isDownloadStopped, MAX_LANES, MIN_LANES, PEER_BLOCKS } from '../dist/files/download-window.js'
+import { createStore, openCore, waitFor } from './helpers/net.js'
+
+const BLOCK = 1024
+const BLOCKS = 300
+
+async function pair (t) {
+  const a = createStore(t)
+  const b = createStore(t)
+  const source = a.get({ name: 'blob' })
+  await source.ready()
+  const blocks = []
+  for (let i = 0; i < BLOCKS; i++) blocks.push(Buffer.alloc(BLOCK, i % 251))
+  await source.append(blocks)
+  const reader = await openCore(b, source.key)
+  const s1 = a.replicate(true)
+  const s2 = b.replicate(false)
+  s1.pipe(s2).pipe(s1)
+  s1.on('error', () => {})
+  s2.on('error', () => {})
+  t.teardown(() => { s1.destroy(); s2.destroy() }, { order: -1 })
+  // the reader must know the source's length before a range can be asked for
+  if (reader.length < BLOCKS) await new Promise((resolve) => reader.on('append', function onappend () { if (reader.length >= BLOCKS) { reader.off('append', onappend); resolve() } }))
+  return { source, reader }
+}
+
+/** Track blocks uploaded by `source` and not yet stored by `reader`: the largest gap seen. */
+function inflight (source, reader) {
+  const m = { uploaded: 0, stored: 0, max: 0 }
+  source.on('upload', () => { m.uploaded++; m.max = Math.max(m.max, m.uploaded - m.stored) })
+  reader.on('download', () => { m.stored++ })
+  return m
+}
+
+test('windowShape: lanes and span from the block size and the peers', (t) => {
+  const MiB = 1024 * 1024
+  t.alike(windowShape(MiB, 1), { lanes: 24, span: 1 }, '1 MiB blocks, one peer: its 16 requests and 8 more, one block per range')
+  t.alike(windowShape(MiB, 3), { lanes: 56, span: 1 }, 'three peers: 16 blocks each and 8 more')
+  t.alike(windowShape(MiB, 10), { lanes: MAX_LANES, span: 1 }, 'never more than MAX_LANES ranges')
+  t.alike(windowShape(MiB, 0), windowShape(MiB, 1), 'no peer yet: sized for one')
+  t.alike(windowShape(64 * 1024, 1), { lanes: 64, span: 4 }, '64 KiB blocks: WINDOW_BYTES is 256 blocks, as 64 ranges of 4')
+  t.alike(windowShape(8 * MiB, 1), { lanes: PEER_BLOCKS * 1.5, span: 1 }, '8 MiB blocks: still room for the peer and half as much again')
+  t.alike(windowShape(BLOCK, 1, 2 * BLOCK, 1), { lanes: MIN_LANES, span: 1 }, 'never fewer than MIN_LANES ranges')
+  t.alike(windowShape(BLOCK, 1, 6 * BLOCK, 2), { lanes: 6, span: 1 }, 'windowBytes when it is more')
+  t.alike(windowShape(BLOCK, 2, BLOCK, 4), { lanes: 10, span: 1 }, 'peerBlocks from the caller')
+})
+
+test('DownloadWindow: every block stored, never more than the window in flight', async (t) => {
+  const { source, reader } = await pair(t)
+  const m = inflight(source, reader)
+  const w = new DownloadWindow(reader, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
+  t.is(w.lanes, 4)
+  await w.done()
+  t.ok(await reader.has(0, BLOCKS), 'all blocks stored')
+  t.is(m.stored, BLOCKS, 'each block downloaded once')
+  t.ok(m.max <= 4, `at most 4 blocks uploaded and not stored (max ${m.max})`)
+  t.is(w.active, 0)
+})
+
+test('control: one range over the whole blob lets more than the window be in flight', async (t) => {
+  // shows the check above can fail: without the window the replicator keeps up to 48 requests
+  // in flight on an in-process pipe
+  const { source, reader } = await pair(t)
+  const m = inflight(source, reader)
+  await reader.download({ start: 0, end: BLOCKS }).done()
+  t.is(m.stored, BLOCKS)
+  t.ok(m.max > 4, `more than 4 in flight (max ${m.max})`)
+})
+
+test('DownloadWindow: blocks stored already are not asked for again', async (t) => {
+  const { source, reader } = await pair(t)
+  await reader.download({ start: 0, end: 100 }).done()
+  await reader.download({ start: 200, end: 250 }).done()
+  const m = inflight(source, reader)
+  const w = new DownloadWindow(reader, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 8 * BLOCK, peerBlocks: 2 })
+  await w.done()
+  t.ok(await reader.has(0, BLOCKS))
+  t.is(m.uploaded, 150, 'only the 150 missing blocks were sent')
+  t.is(m.stored, 150)
+})
+
+test('DownloadWindow: destroy and a closed session reject done()', async (t) => {
+  const { reader } = await pair(t)
+  // no peer has block BLOCKS + 10: the window waits until stopped
+  const w = new DownloadWindow(reader, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
+  const stopped = w.done().then(() => null, (e) => e)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.is(w.active, 4, 'four ranges open')
+  w.destroy()
+  const e = await stopped
+  t.ok(isDownloadStopped(e), 'done() rejects with DOWNLOAD_STOPPED')
+  t.is(w.active, 0)
+
+  const session = reader.session()
+  await session.ready()
+  const w2 = new DownloadWindow(session, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
+  const closed = w2.done().then(() => null, (e) => e)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  await session.close()
+  const e2 = await closed
+  t.ok(isDownloadStopped(e2), 'closing the session rejects done() with DOWNLOAD_STOPPED')
+})
+
+test('DownloadWindow: the window follows the connected peers', async (t) => {
+  const { source, reader } = await pair(t)
+  // a second seeder: a full copy of the source
+  const b = createStore(t)
+  const copy = await openCore(b, source.key)
+  const unlinkCopy = link(t, source, copy)
+  await copy.download({ start: 0, end: BLOCKS }).done()
+  unlinkCopy()
+
+  // blocks past the end: nobody has them, the window stays open
+  const w = new DownloadWindow(reader, { start: BLOCKS, end: BLOCKS + 100, blockSize: BLOCK, windowBytes: BLOCK, peerBlocks: 4 })
+  const stopped = w.done().catch((e) => e)
+  t.is(reader.peers.length, 1)
+  t.is(w.lanes, 6, 'one peer: 4 blocks for it and 2 more')
+  const unlink = link(t, copy, reader)
+  await waitFor([reader], () => reader.peers.length === 2, { events: ['peer-add'], what: 'two peers' })
+  t.is(w.lanes, 10, 'two peers: 4 blocks each and 2 more')
+  await waitFor([], () => w.active === 10, { what: 'ten ranges open', poll: 10 })
+  t.pass('ten ranges open')
+  unlink()
+  await waitFor([reader], () => reader.peers.length === 1, { events: ['peer-remove'], what: 'one peer' })
+  t.is(w.lanes, 6, 'back to one peer')
+  w.destroy()
+  t.ok(isDownloadStopped(await stopped))
+})
+
+/** Replicate the stores of two cores through an in-process pipe; returns unlink. */
+function link (t, x, y) {
+  const s1 = x.replicate(true)
+  const s2 = y.replicate(false)
+  s1.pipe(s2).pipe(s1)
+  s1.on('error', () => {})
+  s2.on('error', () => {})
+  const unlink = () => { s1.destroy(); s2.destroy() }
+  t.teardown(unlink, { order: -1 })
+  return unlink
+}
