@@ -272,9 +272,12 @@ async function worker () {
       await until(async () => (await peer.files.list()).some((f) => f.id === m.id), [peer.node], m.timeoutMs, 'the FILE entry')
       reply({ type: 'start' }) // the parent starts counting CPU time here, after the setup
       const t0 = clock()
-      const r = await peer.files.get(m.id, { output: m.out })
+      // when the last block was stored and written: what follows is the hash's tail, fsync, rename
+      let verifying = null
+      const onProgress = (p) => { if (p.phase === 'verifying' && verifying === null) verifying = clock() }
+      const r = await peer.files.get(m.id, { output: m.out, onProgress })
       const t1 = clock()
-      reply({ type: 'got', ms: t1 - t0, downloaded: r.downloaded, sources: r.sources, size: fs.statSync(m.out).size })
+      reply({ type: 'got', ms: t1 - t0, tailMs: verifying === null ? null : t1 - verifying, downloaded: r.downloaded, sources: r.sources, size: fs.statSync(m.out).size })
     },
 
     // ---- budget: the CPU of each piece of a get's work besides the transport, in this process
@@ -578,7 +581,8 @@ async function runFeedchain (ctx) {
       sendRss,
       recvRss,
       cpu: cpuUsed,
-      note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified; ${tuning.tuned ? `mmap threshold ${tuning.threshold / 1024} KiB` : `allocator untuned: ${tuning.reason}`}`
+      tailMs: got.tailMs,
+      note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified${got.tailMs === null ? '' : ` (fsync and rename after the last block: ${fmtMs(got.tailMs)})`}; ${tuning.tuned ? `mmap threshold ${tuning.threshold / 1024} KiB` : `allocator untuned: ${tuning.reason}`}`
     }
   } finally {
     await stopWorkers([s, r])

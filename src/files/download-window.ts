@@ -21,12 +21,12 @@
  * more than they need: behind three seeders throttled to 8 MB/s each, a fixed 32-block window
  * downloaded 2.01x as fast as one seeder, against 2.9x with one range over the whole file. When
  * the window covers every peer's room, the only peer with room is the one that just delivered,
- * so each peer keeps its requests full (3.00x, 2.93x, 3.03x). The half peer more is for blocks
+ * so each peer keeps its requests full (2.93-3.03x in four runs). The half peer more is for blocks
  * that arrived and are being stored, so the peer's requests stay full meanwhile.
  *
  * Measured on a 4.5 GiB get from one seeder (receiver peak RSS, MB/s): one range 210-228 MB at
- * 62.5-64.6; a 32-block window 198-222 MB at 66.6-67.9; 24 blocks (this) 172-186 MB at
- * 63.6-65.1; 12 blocks (8 per peer) 170-179 MB at 62.9-65.6 (bench/README.md).
+ * 62.5-64.6 (3 runs); a 32-block window 198-222 MB at 66.6-67.9 (3); 24 blocks (this) 168-197 MB
+ * at 62.6-68.3 (6); 12 blocks (8 per peer) 170-179 MB at 62.9-65.6 (2) (bench/README.md).
  */
 import type Hypercore from 'hypercore'
 
