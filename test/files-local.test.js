@@ -295,6 +295,20 @@ test('files: a get with some blocks stored and no peer left stops on timeout and
   t.absent(fs.readdirSync(dir).some((f) => f.endsWith('.feedchain-partial')), 'no partial file left')
 })
 
+test('files: seed({ wait }) that cannot finish rejects CLOSED when the files close (not a false success)', async (t) => {
+  const { a, b, link } = await pair(t)
+  const dir = tmpdir(t)
+  const info = await a.files.send(makeFile(path.join(dir, 'seeded.bin'), 512 * 1024, { seed: 41 }))
+  await waitForFile(b, info.id)
+  link() // B knows the file and has no peer to fetch it from
+  const { isFeedchainError } = await lib()
+  const waiting = b.files.seed({ wait: true }).then(() => null, (e) => e)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await b.files.close()
+  const e = await waiting
+  t.ok(isFeedchainError(e, 'CLOSED'), 'CLOSED: ' + e?.message)
+})
+
 test('files: verify beside a concurrent open of a blob core not stored yet: neither fails', async (t) => {
   // Corestore shares one opening per core: verify used to open blob cores with
   // createIfMissing: false, and a get or the daemon's seeding opening the same core meanwhile

@@ -615,7 +615,8 @@ export class ChainFiles extends ReadyResource {
   /**
    * Keep every file of the chain stored here and served: open each blob core referenced by a
    * FILE entry, download the files' block ranges, and keep doing so for files that appear later
-   * (until close). With `wait`, resolves once every file known now is stored completely.
+   * (until close). With `wait`, resolves once every file known now is stored completely, and
+   * rejects with CLOSED if the files are closed first.
    */
   async seed (opts: SeedOptions = {}): Promise<void> {
     if (this.opened === false) await this.ready()
@@ -627,7 +628,13 @@ export class ChainFiles extends ReadyResource {
     await this.seedOnce()
     if (opts.wait !== true) return
     const all = [...this.seeded.values()].map(async (d) => d.done())
-    await abortable(Promise.all(all), opts.signal)
+    try {
+      await abortable(Promise.all(all), opts.signal)
+    } catch (e) {
+      // close() stops the downloads: say so rather than with the window's own code
+      if (isDownloadStopped(e) || isSessionClosed(e)) throw err('CLOSED', 'files were closed before every file was stored')
+      throw e
+    }
   }
 
   private scheduleSeed (): void {
