@@ -18,12 +18,7 @@ async function pair (t) {
   for (let i = 0; i < BLOCKS; i++) blocks.push(Buffer.alloc(BLOCK, i % 251))
   await source.append(blocks)
   const reader = await openCore(b, source.key)
-  const s1 = a.replicate(true)
-  const s2 = b.replicate(false)
-  s1.pipe(s2).pipe(s1)
-  s1.on('error', () => {})
-  s2.on('error', () => {})
-  t.teardown(() => { s1.destroy(); s2.destroy() }, { order: -1 })
+  link(t, source, reader)
   // the reader must know the source's length before a range can be asked for
   if (reader.length < BLOCKS) await new Promise((resolve) => reader.on('append', function onappend () { if (reader.length >= BLOCKS) { reader.off('append', onappend); resolve() } }))
   return { source, reader }
@@ -132,7 +127,7 @@ test('DownloadWindow: the window follows the connected peers', async (t) => {
   t.ok(isDownloadStopped(await stopped))
 })
 
-/** Replicate the stores of two cores through an in-process pipe; returns unlink. */
+/** Replicate two cores (their stores' streams) through an in-process pipe; returns unlink. */
 function link (t, x, y) {
   const s1 = x.replicate(true)
   const s2 = y.replicate(false)
