@@ -20,7 +20,7 @@ async function pair (t) {
   const reader = await openCore(b, source.key)
   link(t, source, reader)
   // the reader must know the source's length before a range can be asked for
-  if (reader.length < BLOCKS) await new Promise((resolve) => reader.on('append', function onappend () { if (reader.length >= BLOCKS) { reader.off('append', onappend); resolve() } }))
+  await waitFor([reader], () => reader.length >= BLOCKS, { events: ['append'], what: `the reader to see ${BLOCKS} blocks` })
   return { source, reader }
 }
 
