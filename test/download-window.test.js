@@ -127,6 +127,43 @@ test('DownloadWindow: the window follows the connected peers', async (t) => {
   t.ok(isDownloadStopped(await stopped))
 })
 
+test('DownloadWindow: blocks nobody has do not hold the lanes; when a seeder connects they come back within the window', async (t) => {
+  const { source } = await pair(t)
+  // a partial peer: blocks 150..299 only
+  const b = createStore(t)
+  const partial = await openCore(b, source.key)
+  const unlinkPartial = link(t, source, partial)
+  await partial.download({ start: 150, end: BLOCKS }).done()
+  unlinkPartial()
+
+  // a reader that only knows the partial peer
+  const c = createStore(t)
+  const fresh = await openCore(c, source.key)
+  link(t, partial, fresh)
+  await waitFor([fresh], () => fresh.length >= BLOCKS && fresh.peers.length === 1, { events: ['append', 'peer-add'], what: 'the fresh reader to sync with the partial peer' })
+  let stored = 0
+  fresh.on('download', () => { stored++ })
+  const w = new DownloadWindow(fresh, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
+  let finished = false
+  const done = w.done().then(() => { finished = true })
+  const started = Date.now()
+  await waitFor([fresh], () => stored === 150, { events: ['download'], what: 'the partial peer\'s 150 blocks', describe: () => `stored ${stored}, parked ${w.parked}` })
+  t.pass(`the partial peer's 150 blocks stored in ${Date.now() - started} ms, ${w.parked} ranges parked`)
+  t.ok(w.parked >= 140, 'the blocks nobody has are parked')
+  t.absent(finished, 'not done while blocks are missing')
+
+  // the full seeder connects: the parked blocks go back through the lanes, never more than the
+  // window at once (parked ranges left open would all be requested together)
+  const m = inflight(source, fresh)
+  link(t, source, fresh)
+  await done
+  t.ok(await fresh.has(0, BLOCKS), 'every block stored')
+  t.is(m.stored, 150, 'the other 150 came from the seeder')
+  t.is(w.lanes, 5, 'two peers: 2 blocks each and 1 more')
+  t.ok(m.max <= 5, `at most 5 uploaded and not stored after the seeder connected (max ${m.max})`)
+  t.is(w.parked, 0)
+})
+
 /** Replicate two cores (their stores' streams) through an in-process pipe; returns unlink. */
 function link (t, x, y) {
   const s1 = x.replicate(true)

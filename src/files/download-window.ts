@@ -21,12 +21,19 @@
  * more than they need: behind three seeders throttled to 8 MB/s each, a fixed 32-block window
  * downloaded 2.01x as fast as one seeder, against 2.9x with one range over the whole file. When
  * the window covers every peer's room, the only peer with room is the one that just delivered,
- * so each peer keeps its requests full (2.93-3.03x in four runs). The half peer more is for blocks
+ * so each peer keeps its requests full (2.93-3.03x in seven runs). The half peer more is for blocks
  * that arrived and are being stored, so the peer's requests stay full meanwhile.
+ *
+ * Blocks that no connected peer has must not hold the lanes while other blocks are there to take
+ * (a peer that stored only part of the file): a lane that has waited PARK_CHECK_MS and finds
+ * that no peer has its blocks parks the range (it stays open and completes if a peer gets them)
+ * and moves on. When a peer connects, the parked blocks go back to the lanes, first in line,
+ * rather than all being requested from it at once.
  *
  * Measured on a 4.5 GiB get from one seeder (receiver peak RSS, MB/s): one range 210-228 MB at
  * 62.5-64.6 (3 runs); a 32-block window 198-222 MB at 66.6-67.9 (3); 24 blocks (this) 168-197 MB
- * at 62.6-68.3 (6); 12 blocks (8 per peer) 170-179 MB at 62.9-65.6 (2) (bench/README.md).
+ * at 62.6-68.3 (6), and 167-193 MB at 63.2-67.7 with parking (4); 12 blocks (8 per peer)
+ * 170-179 MB at 62.9-65.6 (2) (bench/README.md).
  */
 import type Hypercore from 'hypercore'
 
@@ -42,6 +49,19 @@ export const PEER_BLOCKS = 16
 export const MAX_LANES = 64
 /** Fewest ranges open at once, so some block is always wanted while others are being stored. */
 export const MIN_LANES = 4
+/**
+ * How often a lane waiting on its range looks whether any connected peer has those blocks. If
+ * none does, the lane parks the range (it stays open, and completes whenever a peer that has the
+ * blocks shows up) and moves on, so blocks nobody has cannot hold every lane while other blocks
+ * are there to take.
+ */
+export const PARK_CHECK_MS = 500
+/**
+ * Blocks a peer tells about per want (hypercore's WANT_BATCH). Once a lane has waited
+ * PARK_CHECK_MS on a block of such a batch, the connected peers have said which of its blocks
+ * they have, and later lanes park blocks nobody has at once.
+ */
+export const INFO_BATCH = 4096
 
 /** What a Hypercore range download gives back. */
 interface RangeDownload {
@@ -96,6 +116,12 @@ export class DownloadWindow {
   readonly #windowBytes: number | undefined
   readonly #peerBlocks: number | undefined
   readonly #active = new Set<RangeDownload>()
+  /** ranges parked: still open, waiting for a peer that has their blocks */
+  readonly #parked = new Map<RangeDownload, { start: number, end: number }>()
+  /** blocks [start, end) to take again before new ones (unparked when a peer connected) */
+  readonly #requeue: Array<[number, number]> = []
+  /** batches (INFO_BATCH blocks) whose availability the connected peers have told */
+  readonly #known = new Set<number>()
   readonly #done: Promise<void>
   #resolve: () => void = () => {}
   #reject: (e: Error) => void = () => {}
@@ -104,7 +130,13 @@ export class DownloadWindow {
   #running = 0
   #failure: Error | null = null
   #destroyed = false
+  #settled = false
   readonly #onpeers = (): void => { this.#resize() }
+  readonly #onpeeradd = (): void => {
+    this.#known.clear() // a new peer has said nothing yet
+    this.#unpark()
+    this.#resize()
+  }
 
   constructor (core: Hypercore, opts: WindowOptions) {
     this.#core = core
@@ -119,10 +151,10 @@ export class DownloadWindow {
       this.#reject = reject
     })
     this.#done.catch(() => {}) // a caller that never asks for done() must not see an unhandled rejection
-    core.on('peer-add', this.#onpeers)
+    core.on('peer-add', this.#onpeeradd)
     core.on('peer-remove', this.#onpeers)
     this.#resize()
-    if (this.#running === 0) this.#settle()
+    this.#maybeSettle()
   }
 
   /** Ranges allowed open at once now (it follows the number of connected peers). */
@@ -130,9 +162,14 @@ export class DownloadWindow {
     return this.#lanes
   }
 
-  /** Ranges being downloaded now. */
+  /** Ranges open now (parked ones included). */
   get active (): number {
     return this.#active.size
+  }
+
+  /** Ranges parked: open, but no connected peer had their blocks when last looked. */
+  get parked (): number {
+    return this.#parked.size
   }
 
   /** Resolves when every block of the range is stored. */
@@ -150,22 +187,30 @@ export class DownloadWindow {
   #resize (): void {
     this.#lanes = windowShape(this.#blockSize, this.#core.peers.length, this.#windowBytes, this.#peerBlocks).lanes
     // lanes beyond the new count end after their current range (#lane checks)
-    while (this.#running < this.#lanes && !this.#destroyed && this.#next < this.#end) this.#spawn()
+    while (this.#running < this.#lanes && !this.#destroyed && this.#hasWork()) this.#spawn()
   }
 
   #spawn (): void {
     this.#running++
-    this.#lane().then(() => {
-      if (this.#running === 0) this.#settle()
-    }, (e: unknown) => {
-      if (this.#failure === null) this.#failure = e instanceof Error ? e : new Error(String(e))
-      this.destroy() // one lane failing (the session closed) stops the others
-      if (this.#running === 0) this.#settle()
-    })
+    this.#lane().then(() => { this.#maybeSettle() }, (e: unknown) => { this.#fail(e) })
   }
 
-  #settle (): void {
-    this.#core.off('peer-add', this.#onpeers)
+  #fail (e: unknown): void {
+    if (this.#failure === null) this.#failure = e instanceof Error ? e : new Error(String(e))
+    this.destroy() // one lane failing (the session closed) stops the others
+    this.#maybeSettle()
+  }
+
+  #hasWork (): boolean {
+    return this.#requeue.length > 0 || this.#next < this.#end
+  }
+
+  /** Settle once no lane runs and no parked range is open. */
+  #maybeSettle (): void {
+    if (this.#settled || this.#running > 0) return
+    if (!this.#destroyed && (this.#parked.size > 0 || this.#hasWork())) return
+    this.#settled = true
+    this.#core.off('peer-add', this.#onpeeradd)
     this.#core.off('peer-remove', this.#onpeers)
     if (this.#failure !== null) this.#reject(this.#failure)
     else if (this.#destroyed) this.#reject(destroyedError())
@@ -174,13 +219,15 @@ export class DownloadWindow {
 
   async #lane (): Promise<void> {
     try {
-      while (!this.#destroyed && this.#next < this.#end) {
+      while (!this.#destroyed && this.#hasWork()) {
         // fewer peers than when this lane started: leave (lanes >= MIN_LANES, so never the last)
         if (this.#running > this.#lanes) return
-        const start = this.#next
-        const end = Math.min(this.#end, start + this.span)
-        this.#next = end
-        await this.#download(start, end)
+        let next = this.#requeue.shift()
+        if (next === undefined) {
+          next = [this.#next, Math.min(this.#end, this.#next + this.span)]
+          this.#next = next[1]
+        }
+        await this.#download(next[0], next[1])
       }
     } finally {
       this.#running-- // here, not in #spawn: the next lane's check above must see it at once
@@ -193,11 +240,79 @@ export class DownloadWindow {
     if (this.#destroyed) return
     const range: RangeDownload = this.#core.download({ start, end })
     this.#active.add(range)
-    try {
-      // a cancelled range resolves false (hypercore's RangeRequest), not with an error
-      if (!(await range.done())) throw destroyedError()
-    } finally {
-      this.#active.delete(range)
+    // a cancelled range resolves false (hypercore's RangeRequest), not with an error
+    const finished = range.done().finally(() => { this.#active.delete(range) })
+    finished.catch(() => {}) // awaited below or by #park; a lane that left early must not leave it unhandled
+    if (this.#isKnown(start, end) && await this.#nobodyHas(start, end)) {
+      this.#park(range, start, end, finished)
+      return
+    }
+    for (;;) {
+      let timer: NodeJS.Timeout | null = null
+      const tick = new Promise<null>((resolve) => { timer = setTimeout(resolve, PARK_CHECK_MS, null) })
+      const ok = await Promise.race([finished, tick])
+      if (timer !== null) clearTimeout(timer)
+      if (ok !== null) {
+        if (!ok) throw destroyedError()
+        return
+      }
+      if (this.#destroyed) throw destroyedError()
+      if (this.#core.peers.length > 0) this.#markKnown(start, end)
+      if (await this.#nobodyHas(start, end)) {
+        this.#park(range, start, end, finished)
+        return
+      }
+    }
+  }
+
+  #isKnown (start: number, end: number): boolean {
+    for (let b = Math.floor(start / INFO_BATCH); b <= Math.floor((end - 1) / INFO_BATCH); b++) if (!this.#known.has(b)) return false
+    return true
+  }
+
+  #markKnown (start: number, end: number): void {
+    for (let b = Math.floor(start / INFO_BATCH); b <= Math.floor((end - 1) / INFO_BATCH); b++) this.#known.add(b)
+  }
+
+  /**
+   * True if peers are connected, some block of [start, end) is missing here, and no peer has
+   * any of the missing ones. A block that reads as stored while its range has not completed yet
+   * is still being written (the store is behind): its lane keeps waiting, or the window would
+   * grow exactly when it must not.
+   */
+  async #nobodyHas (start: number, end: number): Promise<boolean> {
+    const peers = this.#core.peers
+    if (peers.length === 0) return false // nobody to ask yet: keep the lane, a peer may connect
+    let missing = false
+    for (let i = start; i < end; i++) {
+      if (await this.#core.has(i)) continue
+      missing = true
+      if (peers.some((p) => i < p.remoteContiguousLength || p.remoteBitfield?.get(i) === true)) return false
+    }
+    return missing
+  }
+
+  #park (range: RangeDownload, start: number, end: number, finished: Promise<boolean>): void {
+    this.#parked.set(range, { start, end })
+    finished.then((ok) => {
+      if (!this.#parked.delete(range)) return // unparked: its blocks went back to the lanes
+      if (!ok && !this.#destroyed) this.#fail(destroyedError()) // cancelled under us: the session closed
+      else this.#maybeSettle()
+    }, (e: unknown) => {
+      if (this.#parked.delete(range)) this.#fail(e)
+    })
+  }
+
+  /**
+   * A peer connected: it may have the parked blocks. Hand them back to the lanes (first in
+   * line) instead of letting them all be requested at once, which would lose the window's bound.
+   */
+  #unpark (): void {
+    if (this.#destroyed) return
+    for (const [range, { start, end }] of this.#parked) {
+      this.#parked.delete(range)
+      range.destroy()
+      this.#requeue.push([start, end])
     }
   }
 }

@@ -8,7 +8,8 @@ declare module 'hypercore' {
   interface HypercoreDownloadRange { start?: number, end?: number, blocks?: number[], linear?: boolean }
   /** done(): true once every block is stored, false if cancelled (destroyed, or the session closed) */
   interface HypercoreDownload { done (): Promise<boolean>, destroy (): void }
-  interface HypercorePeer { remotePublicKey: Buffer, remoteLength: number, remoteContiguousLength: number, stream: unknown, paused?: boolean }
+  /** remoteBitfield: the blocks this peer said it has (learnt as ranges are wanted from it) */
+  interface HypercorePeer { remotePublicKey: Buffer, remoteLength: number, remoteContiguousLength: number, remoteBitfield?: { get (index: number): boolean }, stream: unknown, paused?: boolean }
 
   class Hypercore extends EventEmitter {
     /** The storage a Corestore opens on a directory (hypercore-storage); `opts` reach RocksDB. */
