@@ -84,8 +84,8 @@ test('DownloadWindow: destroy and a closed session reject done()', async (t) => 
   // no peer has block BLOCKS + 10: the window waits until stopped
   const w = new DownloadWindow(reader, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
   const stopped = w.done().then(() => null, (e) => e)
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  t.is(w.active, 4, 'four ranges open')
+  await waitFor([], () => w.active === 4, { what: 'four ranges open', poll: 10 })
+  t.pass('four ranges open')
   w.destroy()
   const e = await stopped
   t.ok(isDownloadStopped(e), 'done() rejects with DOWNLOAD_STOPPED')
@@ -95,7 +95,7 @@ test('DownloadWindow: destroy and a closed session reject done()', async (t) => 
   await session.ready()
   const w2 = new DownloadWindow(session, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
   const closed = w2.done().then(() => null, (e) => e)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await waitFor([], () => w2.active === 4, { what: 'four ranges open', poll: 10 })
   await session.close()
   const e2 = await closed
   t.ok(isDownloadStopped(e2), 'closing the session rejects done() with DOWNLOAD_STOPPED')
@@ -148,8 +148,9 @@ test('DownloadWindow: blocks nobody has do not hold the lanes; when a seeder con
   const done = w.done().then(() => { finished = true })
   const started = Date.now()
   await waitFor([fresh], () => stored === 150, { events: ['download'], what: 'the partial peer\'s 150 blocks', describe: () => `stored ${stored}, parked ${w.parked}` })
-  t.pass(`the partial peer's 150 blocks stored in ${Date.now() - started} ms, ${w.parked} ranges parked`)
+  t.pass(`the partial peer's 150 blocks stored in ${Date.now() - started} ms, ${w.parked} spans parked, ${w.active} ranges open`)
   t.ok(w.parked >= 140, 'the blocks nobody has are parked')
+  t.ok(w.active <= w.lanes + 1, 'the parked blocks share one range')
   t.absent(finished, 'not done while blocks are missing')
 
   // the full seeder connects: the parked blocks go back through the lanes, never more than the

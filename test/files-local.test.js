@@ -303,7 +303,7 @@ test('files: seed({ wait }) that cannot finish rejects CLOSED when the files clo
   link() // B knows the file and has no peer to fetch it from
   const { isFeedchainError } = await lib()
   const waiting = b.files.seed({ wait: true }).then(() => null, (e) => e)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await waitFor([], () => b.files.stats.seeded === 1, { what: 'the file being seeded', poll: 10 })
   await b.files.close()
   const e = await waiting
   t.ok(isFeedchainError(e, 'CLOSED'), 'CLOSED: ' + e?.message)

@@ -21,18 +21,18 @@
  * more than they need: behind three seeders throttled to 8 MB/s each, a fixed 32-block window
  * downloaded 2.01x as fast as one seeder, against 2.9x with one range over the whole file. When
  * the window covers every peer's room, the only peer with room is the one that just delivered,
- * so each peer keeps its requests full (2.93-3.03x in seven runs). The half peer more is for blocks
+ * so each peer keeps its requests full (2.93-3.03x in nine runs). The half peer more is for blocks
  * that arrived and are being stored, so the peer's requests stay full meanwhile.
  *
  * Blocks that no connected peer has must not hold the lanes while other blocks are there to take
  * (a peer that stored only part of the file): a lane that has waited PARK_CHECK_MS and finds
- * that no peer has its blocks parks the range (it stays open and completes if a peer gets them)
- * and moves on. When a peer connects, the parked blocks go back to the lanes, first in line,
+ * that no peer has its blocks parks them (one range over all parked blocks stays open and
+ * completes if a peer gets them) and moves on. When a peer connects, the parked blocks go back to the lanes, first in line,
  * rather than all being requested from it at once.
  *
  * Measured on a 4.5 GiB get from one seeder (receiver peak RSS, MB/s): one range 210-228 MB at
  * 62.5-64.6 (3 runs); a 32-block window 198-222 MB at 66.6-67.9 (3); 24 blocks (this) 168-197 MB
- * at 62.6-68.3 (6), and 167-193 MB at 63.2-67.7 with parking (4); 12 blocks (8 per peer)
+ * at 62.6-68.3 (6), and 167-193 MB at 63.2-67.7 with parking (6); 12 blocks (8 per peer)
  * 170-179 MB at 62.9-65.6 (2) (bench/README.md).
  */
 import type Hypercore from 'hypercore'
@@ -116,8 +116,14 @@ export class DownloadWindow {
   readonly #windowBytes: number | undefined
   readonly #peerBlocks: number | undefined
   readonly #active = new Set<RangeDownload>()
-  /** ranges parked: still open, waiting for a peer that has their blocks */
-  readonly #parked = new Map<RangeDownload, { start: number, end: number }>()
+  /** blocks [start, end) parked: no connected peer had them when last looked */
+  #parked: Array<[number, number]> = []
+  /**
+   * One range over every parked block, from the lowest to the highest: it completes when a peer
+   * gets them. One range, not one per parked span: hypercore's replicator looks at 64 random
+   * ranges per pass, and a lane's range could go unseen among hundreds of parked ones.
+   */
+  #parkRange: { range: RangeDownload, start: number, end: number } | null = null
   /** blocks [start, end) to take again before new ones (unparked when a peer connected) */
   readonly #requeue: Array<[number, number]> = []
   /** batches (INFO_BATCH blocks) whose availability the connected peers have told */
@@ -162,14 +168,14 @@ export class DownloadWindow {
     return this.#lanes
   }
 
-  /** Ranges open now (parked ones included). */
+  /** Ranges open now (the one over parked blocks included). */
   get active (): number {
     return this.#active.size
   }
 
-  /** Ranges parked: open, but no connected peer had their blocks when last looked. */
+  /** Spans of blocks parked: no connected peer had them when last looked. */
   get parked (): number {
-    return this.#parked.size
+    return this.#parked.length
   }
 
   /** Resolves when every block of the range is stored. */
@@ -208,7 +214,7 @@ export class DownloadWindow {
   /** Settle once no lane runs and no parked range is open. */
   #maybeSettle (): void {
     if (this.#settled || this.#running > 0) return
-    if (!this.#destroyed && (this.#parked.size > 0 || this.#hasWork())) return
+    if (!this.#destroyed && (this.#parked.length > 0 || this.#hasWork())) return
     this.#settled = true
     this.#core.off('peer-add', this.#onpeeradd)
     this.#core.off('peer-remove', this.#onpeers)
@@ -244,7 +250,7 @@ export class DownloadWindow {
     const finished = range.done().finally(() => { this.#active.delete(range) })
     finished.catch(() => {}) // awaited below or by #park; a lane that left early must not leave it unhandled
     if (this.#isKnown(start, end) && await this.#nobodyHas(start, end)) {
-      this.#park(range, start, end, finished)
+      this.#park(range, start, end)
       return
     }
     for (;;) {
@@ -259,7 +265,7 @@ export class DownloadWindow {
       if (this.#destroyed) throw destroyedError()
       if (this.#core.peers.length > 0) this.#markKnown(start, end)
       if (await this.#nobodyHas(start, end)) {
-        this.#park(range, start, end, finished)
+        this.#park(range, start, end)
         return
       }
     }
@@ -292,14 +298,42 @@ export class DownloadWindow {
     return missing
   }
 
-  #park (range: RangeDownload, start: number, end: number, finished: Promise<boolean>): void {
-    this.#parked.set(range, { start, end })
-    finished.then((ok) => {
-      if (!this.#parked.delete(range)) return // unparked: its blocks went back to the lanes
-      if (!ok && !this.#destroyed) this.#fail(destroyedError()) // cancelled under us: the session closed
-      else this.#maybeSettle()
+  /** Park the lane's blocks [start, end): the range over parked blocks takes them over. */
+  #park (range: RangeDownload, start: number, end: number): void {
+    this.#parked.push([start, end])
+    const cur = this.#parkRange
+    const lo = Math.min(start, cur?.start ?? start)
+    const hi = Math.max(end, cur?.end ?? end)
+    // the new range first, then the old ones go: the blocks' wants stay referenced throughout
+    if (cur === null || lo < cur.start || hi > cur.end) this.#openParkRange(lo, hi)
+    range.destroy()
+    if (cur !== null && cur !== this.#parkRange) cur.range.destroy()
+  }
+
+  /**
+   * Open the range over parked blocks [lo, hi). It also covers blocks stored already (skipped)
+   * and blocks lanes are fetching (the same requests, not new ones): every block below the
+   * highest one a lane has taken is one of these three, so it asks for nothing beyond the
+   * parked blocks.
+   */
+  #openParkRange (lo: number, hi: number): void {
+    const range: RangeDownload = this.#core.download({ start: lo, end: hi })
+    const entry = { range, start: lo, end: hi }
+    this.#parkRange = entry
+    this.#active.add(range)
+    range.done().then((ok) => {
+      this.#active.delete(range)
+      if (this.#parkRange !== entry) return // replaced by a wider one, or unparked
+      this.#parkRange = null
+      if (!ok) {
+        if (!this.#destroyed) this.#fail(destroyedError()) // cancelled under us: the session closed
+        return
+      }
+      this.#parked = [] // every block in it is stored
+      this.#maybeSettle()
     }, (e: unknown) => {
-      if (this.#parked.delete(range)) this.#fail(e)
+      this.#active.delete(range)
+      if (this.#parkRange === entry) this.#fail(e)
     })
   }
 
@@ -308,12 +342,15 @@ export class DownloadWindow {
    * line) instead of letting them all be requested at once, which would lose the window's bound.
    */
   #unpark (): void {
-    if (this.#destroyed) return
-    for (const [range, { start, end }] of this.#parked) {
-      this.#parked.delete(range)
-      range.destroy()
-      this.#requeue.push([start, end])
-    }
+    if (this.#destroyed || this.#parkRange === null) return
+    const cur = this.#parkRange
+    this.#parkRange = null
+    cur.range.destroy()
+    // in order: lanes take the lowest first, so a new range over parked blocks never reaches a
+    // requeued block no lane has taken yet
+    this.#requeue.push(...this.#parked)
+    this.#requeue.sort((a, b) => a[0] - b[0])
+    this.#parked = []
   }
 }
 
