@@ -84,7 +84,8 @@ test('DownloadWindow: destroy and a closed session reject done()', async (t) => 
   // no peer has block BLOCKS + 10: the window waits until stopped
   const w = new DownloadWindow(reader, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
   const stopped = w.done().then(() => null, (e) => e)
-  await waitFor([], () => w.active === 4, { what: 'four ranges open', poll: 10 })
+  // (after 500 ms lanes park these blocks, which nobody has, and take others: one more range)
+  await waitFor([], () => w.active >= 4, { what: 'four ranges open', poll: 10 })
   t.pass('four ranges open')
   w.destroy()
   const e = await stopped
@@ -95,7 +96,7 @@ test('DownloadWindow: destroy and a closed session reject done()', async (t) => 
   await session.ready()
   const w2 = new DownloadWindow(session, { start: BLOCKS, end: BLOCKS + 20, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
   const closed = w2.done().then(() => null, (e) => e)
-  await waitFor([], () => w2.active === 4, { what: 'four ranges open', poll: 10 })
+  await waitFor([], () => w2.active >= 4, { what: 'four ranges open', poll: 10 })
   await session.close()
   const e2 = await closed
   t.ok(isDownloadStopped(e2), 'closing the session rejects done() with DOWNLOAD_STOPPED')
@@ -118,8 +119,8 @@ test('DownloadWindow: the window follows the connected peers', async (t) => {
   const unlink = link(t, copy, reader)
   await waitFor([reader], () => reader.peers.length === 2, { events: ['peer-add'], what: 'two peers' })
   t.is(w.lanes, 10, 'two peers: 4 blocks each and 2 more')
-  await waitFor([], () => w.active === 10, { what: 'ten ranges open', poll: 10 })
-  t.pass('ten ranges open')
+  await waitFor([], () => w.active >= 10, { what: 'ten ranges open', poll: 10 })
+  t.pass('ten lanes with a range open')
   unlink()
   await waitFor([reader], () => reader.peers.length === 1, { events: ['peer-remove'], what: 'one peer' })
   t.is(w.lanes, 6, 'back to one peer')
