@@ -3,7 +3,7 @@
 // in-process pipe; the source's 'upload' events against the reader's 'download' events (emitted
 // once a block is verified and stored) give the blocks in flight at each moment.
 import test from 'brittle'
-import { DownloadWindow, windowShape, isDownloadStopped, MAX_LANES, MIN_LANES, PEER_BLOCKS } from '../dist/files/download-window.js'
+import { DownloadWindow, LaneBudget, windowShape, isDownloadStopped, MAX_LANES, MIN_LANES, PEER_BLOCKS } from '../dist/files/download-window.js'
 import { createStore, openCore, waitFor } from './helpers/net.js'
 
 const BLOCK = 1024
@@ -164,6 +164,40 @@ test('DownloadWindow: blocks nobody has do not hold the lanes; when a seeder con
   t.is(w.lanes, 5, 'two peers: 2 blocks each and 1 more')
   t.ok(m.max <= 5, `at most 5 uploaded and not stored after the seeder connected (max ${m.max})`)
   t.is(w.parked, 0)
+})
+
+test('LaneBudget: tokens in the order asked, more when the capacity grows', async (t) => {
+  let capacity = 2
+  const budget = new LaneBudget(() => capacity)
+  await budget.acquire()
+  await budget.acquire()
+  t.is(budget.used, 2)
+  const order = []
+  const third = budget.acquire().then(() => order.push('third'))
+  const fourth = budget.acquire().then(() => order.push('fourth'))
+  await Promise.resolve()
+  t.alike(order, [], 'both wait while the capacity is taken')
+  budget.release()
+  await third
+  t.alike(order, ['third'], 'a release lets the first in line go')
+  capacity = 3
+  budget.wake()
+  await fourth
+  t.alike(order, ['third', 'fourth'], 'a larger capacity lets the next go on wake()')
+  t.is(budget.used, 3)
+})
+
+test('DownloadWindow: windows sharing a budget keep one window\'s bound between them', async (t) => {
+  const { source, reader } = await pair(t)
+  const m = inflight(source, reader)
+  const budget = new LaneBudget(() => 4)
+  const opts = { blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, budget }
+  const first = new DownloadWindow(reader, { ...opts, start: 0, end: 150 })
+  const second = new DownloadWindow(reader, { ...opts, start: 150, end: BLOCKS })
+  await Promise.all([first.done(), second.done()])
+  t.ok(await reader.has(0, BLOCKS), 'both files stored')
+  t.ok(m.max <= 4, `at most 4 uploaded and not stored across both (max ${m.max}; each window alone allows 4)`)
+  t.is(budget.used, 0, 'every token given back')
 })
 
 /** Replicate two cores (their stores' streams) through an in-process pipe; returns unlink. */

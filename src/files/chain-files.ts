@@ -22,7 +22,7 @@ import { EntryType, decodeFile, encodeFile, type FilePayload, type RawEntry } fr
 import { fileError } from './file-errors.js'
 import { FileHasher } from './file-hash.js'
 import { assemble } from './assemble.js'
-import { DownloadWindow, isDownloadStopped } from './download-window.js'
+import { DownloadWindow, LaneBudget, isDownloadStopped, windowShape } from './download-window.js'
 import { fileId, resolveFile, safeFileName } from './file-id.js'
 import { openPathSource, streamSource, type FileSource } from './file-source.js'
 import { ProgressReporter, type OnFileProgress } from './progress.js'
@@ -204,6 +204,8 @@ export class ChainFiles extends ReadyResource {
   private scanNext: Promise<FileRecord[]> | null = null
   private seeding = false
   private readonly seeded = new Map<string, { destroy (): void, done (): Promise<void> }>()
+  /** per blob core (hex key): the lanes its seeded files share */
+  private readonly seedBudgets = new Map<string, LaneBudget>()
   private seedTimer: NodeJS.Timeout | null = null
   private seedRun: Promise<void> | null = null
   private readonly onUpdate = (): void => { this.scheduleSeed() }
@@ -239,6 +241,7 @@ export class ChainFiles extends ReadyResource {
     if (this.seedRun !== null) await this.seedRun.catch(() => {})
     for (const d of this.seeded.values()) d.destroy()
     this.seeded.clear()
+    this.seedBudgets.clear()
     await Promise.allSettled([...this.coreOpening.values()])
     for (const c of this.cores.values()) {
       c.untrack()
@@ -646,6 +649,21 @@ export class ChainFiles extends ReadyResource {
     }, 250)
   }
 
+  /**
+   * The lanes every file of one blob core shares while seeded, so many files of one writer keep
+   * one window's bound between them (download-window.ts). A `get` keeps a window of its own: it
+   * does not queue behind files being seeded.
+   */
+  private seedBudget (core: Hypercore, blockSize: number): LaneBudget {
+    const hex = Buffer.from(core.key!).toString('hex')
+    let budget = this.seedBudgets.get(hex)
+    if (budget === undefined) {
+      budget = new LaneBudget(() => windowShape(blockSize, core.peers.length, undefined, this.inflightRange?.[0]).lanes)
+      this.seedBudgets.set(hex, budget)
+    }
+    return budget
+  }
+
   private async seedOnce (): Promise<void> {
     while (this.seedRun !== null) await this.seedRun.catch(() => {})
     const run = (async () => {
@@ -659,7 +677,7 @@ export class ChainFiles extends ReadyResource {
           continue
         }
         const nominal = Math.ceil(p.byteLength / p.blockLength)
-        const d = new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominal, peerBlocks: this.inflightRange?.[0] })
+        const d = new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominal, peerBlocks: this.inflightRange?.[0], budget: this.seedBudget(core, nominal) })
         this.seeded.set(id, d)
         this.stats.seeded++
       }

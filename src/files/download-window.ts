@@ -82,6 +82,50 @@ export interface WindowOptions {
   windowBytes?: number | undefined
   /** blocks each peer may have in flight (default PEER_BLOCKS: give the core's inflightRange[0] if set) */
   peerBlocks?: number | undefined
+  /** lanes shared with the other windows on the same core (seeding many files), if any */
+  budget?: LaneBudget | undefined
+}
+
+/**
+ * Lanes shared by every window on one core, so that downloading many files of one writer at
+ * once (the daemon seeding) keeps one window's bound instead of one per file. A lane takes a
+ * token before it opens a range and gives it back after; tokens go out in the order asked.
+ */
+export class LaneBudget {
+  readonly #capacity: () => number
+  readonly #waiting: Array<() => void> = []
+  #used = 0
+
+  /** `capacity`: tokens allowed now (it may follow the core's peers; call wake() when it grows) */
+  constructor (capacity: () => number) {
+    this.#capacity = capacity
+  }
+
+  /** Tokens taken now. */
+  get used (): number {
+    return this.#used
+  }
+
+  async acquire (): Promise<void> {
+    if (this.#waiting.length === 0 && this.#used < this.#capacity()) {
+      this.#used++
+      return
+    }
+    await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
+  }
+
+  release (): void {
+    this.#used--
+    this.wake()
+  }
+
+  /** Hand out tokens while there is room (after a release, or when the capacity grew). */
+  wake (): void {
+    while (this.#waiting.length > 0 && this.#used < this.#capacity()) {
+      this.#used++
+      this.#waiting.shift()!()
+    }
+  }
 }
 
 /**
@@ -115,6 +159,7 @@ export class DownloadWindow {
   readonly #blockSize: number
   readonly #windowBytes: number | undefined
   readonly #peerBlocks: number | undefined
+  readonly #budget: LaneBudget | undefined
   readonly #active = new Set<RangeDownload>()
   /** blocks [start, end) parked: no connected peer had them when last looked */
   #parked: Array<[number, number]> = []
@@ -151,6 +196,7 @@ export class DownloadWindow {
     this.#blockSize = opts.blockSize
     this.#windowBytes = opts.windowBytes
     this.#peerBlocks = opts.peerBlocks
+    this.#budget = opts.budget
     this.span = windowShape(opts.blockSize, 1, opts.windowBytes, opts.peerBlocks).span
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve
@@ -194,6 +240,7 @@ export class DownloadWindow {
     this.#lanes = windowShape(this.#blockSize, this.#core.peers.length, this.#windowBytes, this.#peerBlocks).lanes
     // lanes beyond the new count end after their current range (#lane checks)
     while (this.#running < this.#lanes && !this.#destroyed && this.#hasWork()) this.#spawn()
+    this.#budget?.wake() // the peers changed: the shared capacity may have grown
   }
 
   #spawn (): void {
@@ -228,12 +275,19 @@ export class DownloadWindow {
       while (!this.#destroyed && this.#hasWork()) {
         // fewer peers than when this lane started: leave (lanes >= MIN_LANES, so never the last)
         if (this.#running > this.#lanes) return
-        let next = this.#requeue.shift()
-        if (next === undefined) {
-          next = [this.#next, Math.min(this.#end, this.#next + this.span)]
-          this.#next = next[1]
+        const budget = this.#budget
+        if (budget !== undefined) await budget.acquire()
+        try {
+          if (this.#destroyed || !this.#hasWork()) break
+          let next = this.#requeue.shift()
+          if (next === undefined) {
+            next = [this.#next, Math.min(this.#end, this.#next + this.span)]
+            this.#next = next[1]
+          }
+          await this.#download(next[0], next[1])
+        } finally {
+          budget?.release()
         }
-        await this.#download(next[0], next[1])
       }
     } finally {
       this.#running-- // here, not in #spawn: the next lane's check above must see it at once
