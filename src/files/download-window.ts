@@ -21,7 +21,7 @@
  * more than they need: behind three seeders throttled to 8 MB/s each, a fixed 32-block window
  * downloaded 2.01x as fast as one seeder, against 2.9x with one range over the whole file. When
  * the window covers every peer's room, the only peer with room is the one that just delivered,
- * so each peer keeps its requests full (2.93-3.03x in nine runs). The half peer more is for blocks
+ * so each peer keeps its requests full (2.93-3.03x in ten runs). The half peer more is for blocks
  * that arrived and are being stored, so the peer's requests stay full meanwhile.
  *
  * Blocks that no connected peer has must not hold the lanes while other blocks are there to take
