@@ -1,8 +1,10 @@
 // Networks on a loopback testnet with plain Corestores and Hypercores: replication over the
 // swarm, the peer table, cores opened after the connection exists, leave.
 import test from 'brittle'
+import crypto from 'node:crypto'
 import ids from 'hypercore-id-encoding'
-import { createTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, rowOf, idOf } from './helpers/net.js'
+import { Network, CLOSE_DHT_GRACE_MS } from '../dist/net/network.js'
+import { createTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, rowOf, idOf, FAST } from './helpers/net.js'
 
 const block = (i) => `PAYLOAD-${i}-${'x'.repeat(32)}`
 
@@ -113,4 +115,26 @@ test('leave: connections sharing only that topic close; join again reconnects', 
   await waitDownloaded(reader, 6)
   t.is((await reader.get(5)).toString(), block(5), 'synced again after re-join')
   t.is(b.peers().length, 1)
+})
+
+test('the DHT unreachable: leave returns at once, close withdraws the records for CLOSE_DHT_GRACE_MS at most', async (t) => {
+  const testnet = await createTestnet(t)
+  // not through testnet.createNetwork: destroying the testnet would close it first
+  const a = new Network(createStore(t), { bootstrap: testnet.bootstrap, host: '127.0.0.1', ...FAST })
+  t.teardown(() => a.close(), { order: 0 })
+  await a.ready()
+  const topics = [crypto.randomBytes(32), crypto.randomBytes(32)]
+  for (const k of topics) await a.join(k) // announced: leaving and closing have records to withdraw
+  await testnet.destroy() // every DHT node gone: each withdrawal runs to its timeouts
+  let started = Date.now()
+  await a.leave(topics[0])
+  const leaveMs = Date.now() - started
+  t.alike(a.topics().map((x) => x.topic), [ids.encode(topics[1])], 'the topic is left here')
+  // the withdrawal alone takes about 1 s here (and closing 5.0 s) when waited for
+  t.ok(leaveMs < 500, `leave returned in ${leaveMs} ms, not waiting for the DHT`)
+  started = Date.now()
+  await a.close()
+  const closeMs = Date.now() - started
+  t.ok(closeMs < CLOSE_DHT_GRACE_MS + 1500, `close took ${closeMs} ms (grace ${CLOSE_DHT_GRACE_MS} ms)`)
+  t.ok(a.swarm.destroyed && a.swarm.dht.destroyed, 'swarm and DHT destroyed')
 })
