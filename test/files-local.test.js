@@ -407,7 +407,7 @@ test('files: rechunk cuts any stream into exact blocks (unit)', async (t) => {
 })
 
 test('files: CLI text helpers (unit)', async (t) => {
-  const { formatEta, formatRate, storedText, FileProgressView } = await import('../dist/cli/commands/files.js')
+  const { formatEta, formatRate, storedText, fileHeader, fileLine, FileProgressView } = await import('../dist/cli/commands/files.js')
   t.is(formatEta(null), '--')
   t.is(formatEta(42.4), '42s')
   t.is(formatEta(185), '3m05s')
@@ -416,6 +416,19 @@ test('files: CLI text helpers (unit)', async (t) => {
   t.is(storedText({ complete: true, blockLength: 4, storedBlocks: 4 }), '100%')
   t.is(storedText({ complete: false, blockLength: 4, storedBlocks: 1 }), ' 25%')
   t.is(storedText({ complete: false, blockLength: 1000, storedBlocks: 999 }), ' 99%', 'never 100% until complete')
+  // files on a terminal: the column titles start where their cells do
+  const plain = { dim: (x) => x, green: (x) => x, yellow: (x) => x, bold: (x) => x, cyan: (x) => x }
+  for (const position of [7, 12345]) {
+    const f = { id: 'a'.repeat(16), size: 5 * 1024 * 1024, complete: true, blockLength: 5, storedBlocks: 5, final: true, position, author: 'b'.repeat(52), time: Date.UTC(2026, 0, 2), name: 'the name' }
+    const w = String(position).length
+    const line = fileLine(f, plain, w)
+    const head = fileHeader(plain, w)
+    t.is(head.indexOf('HERE'), line.indexOf('100%'), `HERE above the stored share (position width ${w})`)
+    t.is(head.indexOf('NAME'), line.indexOf('the name'), 'NAME above the name')
+    t.is(head.indexOf('POS') + 3, line.indexOf(String(position)) + w, 'POS right-aligned over the position')
+    t.is(head.indexOf('AUTHOR'), line.indexOf('bbbbbbbb'), 'AUTHOR above the author')
+    t.is(head.indexOf('SIZE') + 4, line.indexOf('5 MiB') + 5, 'SIZE right-aligned over the size')
+  }
   // --json: NDJSON progress records, throttled per phase; nothing on a non-terminal without --json
   const lines = []
   const out = { json: true, err: { isTTY: false }, record: async (o) => { lines.push(o) } }

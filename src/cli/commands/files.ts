@@ -55,6 +55,11 @@ export function storedText (f: FileInfo): string {
   return `${String(Math.min(99, pct)).padStart(3)}%`
 }
 
+/** The column titles `files` prints above its lines on a terminal, aligned with fileLine. */
+export function fileHeader (c: Colors, posWidth: number): string {
+  return c.dim(`${'ID'.padEnd(16)}  ${'SIZE'.padStart(9)}  HERE  ${'POS'.padStart(posWidth + 2)}  ${'AUTHOR'.padEnd(8)}  ${'SENT'.padEnd(19)}  NAME`)
+}
+
 /** One `files` line: id, size, stored, marker and position, author, time, name. */
 export function fileLine (f: FileInfo, c: Colors, posWidth: number): string {
   const stored = f.complete ? c.green(storedText(f)) : c.yellow(storedText(f))
@@ -177,6 +182,8 @@ export async function files (ctx: Context, args: FilesArgs): Promise<void> {
   try {
     const list = await files.list()
     const posWidth = String(list.reduce((m, f) => Math.max(m, f.position), 0)).length
+    // column titles for a reader at a terminal; a pipe gets the lines alone
+    if (ctx.out.tty && !ctx.out.json && list.length > 0) await ctx.out.line(fileHeader(ctx.out.c, posWidth))
     for (const f of list) {
       if (ctx.out.broken) break
       await ctx.out.emit(fileRecord(f), () => fileLine(f, ctx.out.c, posWidth))
@@ -191,7 +198,7 @@ export async function files (ctx: Context, args: FilesArgs): Promise<void> {
 export const filesCommand = defineCommand<FilesArgs>({
   name: 'files',
   summary: 'list the files sent to the chain and how much of each is stored here',
-  description: 'List the files of the chain, oldest first. Each line: the file id (the first 16 hex characters of ' +
+  description: 'List the files of the chain, oldest first (on a terminal, under a line of column titles). Each line: the file id (the first 16 hex characters of ' +
     'its blake2b-256 hash; `get` takes it, a unique prefix of it, or the name), size, how much of it is stored in ' +
     'this storage (100% once `get` or a daemon has fetched it), ✓ final or ~ pending and its position, the ' +
     'sender, when it was sent, and its name.\n\n' +
