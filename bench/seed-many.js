@@ -19,13 +19,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { envInt } from './lib/env.js'
 import { fmt, fmtMs, fmtRatio } from './lib/timing.js'
-import { tmpDir, removeTmpDir } from './lib/tmp.js'
 import { printTable } from './lib/table.js'
 import { emitResult } from './lib/result.js'
 import { isMain } from './lib/main.js'
-import { loadFeedchain } from './lib/feedchain.js'
+import { startHarness } from './lib/harness.js'
 import { memTrace } from './lib/mem.js'
-import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
+import { clock, stopWorkers, isWorker, workerChannel } from './lib/proc.js'
 import { assertLoopback, makeFile, openFeedchainPeer, peakRssMB, until } from './transfer.js'
 
 const MB = 1e6
@@ -84,16 +83,9 @@ async function worker () {
 // ------------------------------------------------------------------ parent
 
 async function main () {
-  guardProcesses()
-  const { createLocalTestnet } = await loadFeedchain()
-  const testnet = await createLocalTestnet(3)
-  assertLoopback(testnet.bootstrap)
-  const bootstrap = testnet.bootstrapString
-  const dirs = []
-  const workers = []
-  const dir = (label) => { const d = tmpDir(label); dirs.push(d); return d }
-  const start = (name) => { const w = spawnWorker('seed-many.js', { name, env: { BENCH_WORKER_NAME: name } }); workers.push(w); return w }
-  const step = async (w, msg, type) => { w.send(msg); return w.next(type, { timeoutMs: TIMEOUT_MS }) }
+  const h = await startHarness('seed-many.js', { timeoutMs: TIMEOUT_MS })
+  const { bootstrap, dir, step } = h
+  const start = (name) => h.start(name, { BENCH_WORKER_NAME: name })
   const size = SIZE_MIB * MiB
   let one, all
   try {
@@ -127,9 +119,7 @@ async function main () {
     if (all.stored !== WRITERS * size) throw new Error(`seed: ${all.stored} bytes stored, expected ${WRITERS * size}`)
     console.log(`  seed of ${WRITERS} files: ${fmtMs(all.ms)}, peak RSS ${fmt(all.rss)} MB`)
   } finally {
-    await stopWorkers(workers)
-    await testnet.destroy()
-    for (const d of dirs) removeTmpDir(d)
+    await h.close()
   }
 
   const oneMbs = size / MB / (one.ms / 1000)

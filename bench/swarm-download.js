@@ -23,12 +23,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { envInt } from './lib/env.js'
 import { fmt, fmtMs, fmtRatio } from './lib/timing.js'
-import { tmpDir, removeTmpDir } from './lib/tmp.js'
 import { printTable } from './lib/table.js'
 import { emitResult } from './lib/result.js'
 import { isMain } from './lib/main.js'
-import { loadFeedchain } from './lib/feedchain.js'
-import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
+import { startHarness } from './lib/harness.js'
+import { clock, stopWorkers, isWorker, workerChannel } from './lib/proc.js'
 import { assertLoopback, makeFile, openFeedchainPeer, peakRssMB, until } from './transfer.js'
 
 const MB = 1e6
@@ -143,16 +142,8 @@ async function worker () {
 // ------------------------------------------------------------------ parent
 
 async function main () {
-  guardProcesses()
-  const { createLocalTestnet } = await loadFeedchain()
-  const testnet = await createLocalTestnet(3)
-  assertLoopback(testnet.bootstrap)
-  const bootstrap = testnet.bootstrapString
-  const dirs = []
-  const workers = []
-  const dir = (label) => { const d = tmpDir(label); dirs.push(d); return d }
-  const start = (name) => { const w = spawnWorker('swarm-download.js', { name }); workers.push(w); return w }
-  const step = async (w, msg, type) => { w.send(msg); return w.next(type, { timeoutMs: TIMEOUT_MS }) }
+  const h = await startHarness('swarm-download.js', { timeoutMs: TIMEOUT_MS })
+  const { bootstrap, dir, start, step } = h
   const size = SIZE_MIB * 1024 * 1024
   let one, many, keys
   try {
@@ -192,9 +183,7 @@ async function main () {
     if (many.size !== size) throw new Error(`${SEEDERS} seeders: ${many.size} bytes received, expected ${size}`)
     console.log(`  ${SEEDERS} seeders: ${fmtMs(many.ms)}`)
   } finally {
-    await stopWorkers(workers)
-    await testnet.destroy()
-    for (const d of dirs) removeTmpDir(d)
+    await h.close()
   }
 
   const ids = await import('hypercore-id-encoding')
