@@ -212,7 +212,7 @@ export const CLOSE_DHT_GRACE_MS = 2000
  * Destroy `swarm`, withdrawing its DHT records for at most `graceMs`; then destroy its DHT, which
  * fails the requests still waiting, so the swarm's own destroy ends at once.
  */
-export async function destroySwarm (swarm: Hyperswarm, graceMs: number): Promise<void> {
+async function destroySwarm (swarm: Hyperswarm, graceMs: number): Promise<void> {
   const graceful = swarm.destroy()
   let timer: NodeJS.Timeout | null = null
   const late = await Promise.race([
@@ -220,8 +220,9 @@ export async function destroySwarm (swarm: Hyperswarm, graceMs: number): Promise
     new Promise<boolean>((resolve) => { timer = setTimeout(resolve, graceMs, true) })
   ])
   if (timer !== null) clearTimeout(timer)
-  if (late) await swarm.dht.destroy({ force: true }).catch(() => {})
-  await graceful
+  if (!late) return graceful
+  await swarm.dht.destroy({ force: true }).catch(() => {})
+  await graceful.catch(() => {}) // its requests failed because the DHT went: that is the point
 }
 
 /** One Hyperswarm per node: join/leave, replication of the whole store, peer table, bans, reconnect. */
