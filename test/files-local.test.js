@@ -280,6 +280,7 @@ test('files: a get with some blocks stored and no peer left stops on timeout and
     t.fail('no timeout')
   } catch (e) {
     t.ok(isFeedchainError(e, 'TIMEOUT'), 'TIMEOUT with 3 of 16 blocks stored: ' + e.message)
+    t.ok(/: no peer that has the file is connected \(18% stored\); run get again to resume$/.test(e.message), 'the message says why and how much is stored')
   }
   t.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`)
   const ctl = new AbortController()

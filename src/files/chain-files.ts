@@ -534,7 +534,9 @@ export class ChainFiles extends ReadyResource {
       ? null
       : setInterval(() => {
         if (Date.now() - lastBlockAt < opts.timeout!) return
-        halt(err('TIMEOUT', `no new block of ${file.name} for ${(opts.timeout! / 1000).toFixed(opts.timeout! < 10_000 ? 1 : 0)} s (${session.peers.length} peer${session.peers.length === 1 ? '' : 's'} connected, ${Math.floor(stored / Math.max(1, p.byteLength) * 100)}% stored); run get again to resume`))
+        const n = session.peers.length
+        const why = n === 0 ? 'no peer that has the file is connected' : `${n} peer${n === 1 ? '' : 's'} with the file connected, none sent a block`
+        halt(err('TIMEOUT', `no new block of ${file.name} for ${(opts.timeout! / 1000).toFixed(opts.timeout! < 10_000 ? 1 : 0)} s: ${why} (${Math.floor(stored / Math.max(1, p.byteLength) * 100)}% stored); run get again to resume`))
       }, Math.min(1000, opts.timeout))
 
     let handle: fs.promises.FileHandle | null = null
