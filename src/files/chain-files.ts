@@ -488,7 +488,7 @@ export class ChainFiles extends ReadyResource {
     const start = p.blockOffset
     const end = p.blockOffset + p.blockLength
     const progress = new ProgressReporter(p.byteLength, opts.onProgress)
-    const nominal = p.blockLength === 0 ? 0 : Math.ceil(p.byteLength / p.blockLength)
+    const nominal = nominalBlockSize(p)
     const storedAtStart = await countStored(session, start, p.blockLength)
     let stored = storedAtStart === p.blockLength ? p.byteLength : Math.min(p.byteLength, storedAtStart * nominal)
     let downloaded = 0
@@ -551,7 +551,7 @@ export class ChainFiles extends ReadyResource {
       // a sliding window over the range: every peer that has blocks gets requests in parallel,
       // and what is received but not yet stored stays bounded (download-window.ts)
       if (storedAtStart < p.blockLength) {
-        const w = new DownloadWindow(session, { start, end, blockSize: nominal, peerBlocks: this.inflightRange?.[0] })
+        const w = this.openWindow(session, p)
         // the session closing (stop, close) fails assemble's gets too; anything else would leave get waiting
         w.done().catch((e: unknown) => { if (!isSessionClosed(e) && !isDownloadStopped(e)) halt(e instanceof Error ? e : new Error(String(e))) })
         range = w
@@ -666,6 +666,11 @@ export class ChainFiles extends ReadyResource {
     return budget
   }
 
+  /** Download the blob of `p` from `core` through a sliding window (download-window.ts). */
+  private openWindow (core: Hypercore, p: FilePayload, budget?: LaneBudget): DownloadWindow {
+    return new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominalBlockSize(p), peerBlocks: this.inflightRange?.[0], budget })
+  }
+
   private async seedOnce (): Promise<void> {
     while (this.seedRun !== null) await this.seedRun.catch(() => {})
     const run = (async () => {
@@ -678,8 +683,7 @@ export class ChainFiles extends ReadyResource {
           this.seeded.set(id, { destroy () {}, async done () {} })
           continue
         }
-        const nominal = Math.ceil(p.byteLength / p.blockLength)
-        const d = new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominal, peerBlocks: this.inflightRange?.[0], budget: this.seedBudget(core, nominal) })
+        const d = this.openWindow(core, p, this.seedBudget(core, nominalBlockSize(p)))
         this.seeded.set(id, d)
         this.stats.seeded++
       }
@@ -694,6 +698,11 @@ export class ChainFiles extends ReadyResource {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** Bytes per block of a blob as `send` cut it (all but the last block this size); 0 for an empty one. */
+function nominalBlockSize (p: FilePayload): number {
+  return p.blockLength === 0 ? 0 : Math.ceil(p.byteLength / p.blockLength)
+}
 
 function checkSignal (signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortError(signal)
