@@ -24,6 +24,7 @@ const BENCHES = {
   finality: 'finality.js',
   'catch-up': 'catch-up.js',
   'swarm-download': 'swarm-download.js',
+  latency: 'latency.js',
   'seed-many': 'seed-many.js',
   transfer: 'transfer.js'
 }
