@@ -33,7 +33,7 @@ import { isMain } from './lib/main.js'
 import { loadFeedchain } from './lib/feedchain.js'
 import { peakRssMB } from './lib/mem.js'
 import { tmpDir, removeTmpDir } from './lib/tmp.js'
-import { startDelayProxy } from './lib/delay-proxy.js'
+import { startDelayProxy, udxEndpoint } from './lib/delay-proxy.js'
 import { guardProcesses, isWorker, spawnWorker, stopWorkers, workerChannel } from './lib/proc.js'
 import { makeFile, until } from './transfer.js'
 
@@ -47,26 +47,6 @@ const TARGET = 0.9
 const HOST = '127.0.0.1'
 
 // ------------------------------------------------------------------ worker
-
-/** A UDX socket on 127.0.0.1 and a secret-stream over one UDX stream to `port` (the relay). */
-async function transport () {
-  const { default: UDX } = await import('udx-native')
-  const udx = new UDX()
-  const socket = udx.createSocket()
-  socket.bind(0, HOST)
-  return {
-    socket,
-    port: socket.address().port,
-    async open (isInitiator, id, remoteId, port) {
-      const { default: NoiseSecretStream } = await import('@hyperswarm/secret-stream')
-      const raw = udx.createStream(id)
-      raw.connect(socket, remoteId, port, HOST)
-      const stream = new NoiseSecretStream(isInitiator, raw)
-      stream.on('error', () => {})
-      return { raw, stream }
-    }
-  }
-}
 
 /**
  * Samples the largest bytes in flight on a UDX stream (sent, not yet acknowledged: the sender's
@@ -111,11 +91,11 @@ async function worker () {
         if (batch.length === 16) await plain.append(batch.splice(0))
       }
       if (batch.length) await plain.append(batch)
-      net = await transport()
+      net = await udxEndpoint()
       reply({ type: 'sender', port: net.port, chainKey: node.key.toString('hex'), fileId: info.id, coreKey: plain.key.toString('hex'), blocks: plain.length })
     },
     async accept (m, reply) {
-      const { raw, stream } = await net.open(false, m.id, m.remoteId, m.relay)
+      const { raw, stream } = net.open(false, m.id, m.remoteId, m.relay)
       streams.push({ stream, sample: sampler(raw, null) })
       if (m.mode === 'raw') {
         stream.once('connect', async () => {
@@ -143,11 +123,11 @@ async function worker () {
     // receiver: one download, then exit
     async 'recv-open' (m, reply) {
       if (m.mode === 'feedchain') tuneAllocator() // what the CLI and the daemon do at start
-      net = await transport()
+      net = await udxEndpoint()
       reply({ type: 'bound', port: net.port })
     },
     async 'recv-go' (m, reply) {
-      const { raw, stream } = await net.open(true, m.id, m.remoteId, m.relay)
+      const { raw, stream } = net.open(true, m.id, m.remoteId, m.relay)
       let t0 = 0
       let first = null // ms from t0 to the first block (first data for raw)
       let bytes = 0
@@ -198,7 +178,7 @@ async function worker () {
       if (files) await files.close().catch(() => {})
       if (node) await node.close().catch(() => {})
       if (storage) await storage.close().catch(() => {})
-      if (net) await net.socket.close().catch(() => {})
+      if (net) await net.close().catch(() => {})
     }
   })
 }
