@@ -20,8 +20,9 @@
 // Timing starts once the peers are connected and the receiver knows what to fetch.
 // Target: feedchain >= 90% of hypercore at every round trip.
 //
-// Env: BENCH_LATENCY_RTTS (100,300), BENCH_LATENCY_MB (128), BENCH_LATENCY_TIMEOUT_MS (300,000
-// per step), BENCH_TMPDIR.
+// Env: BENCH_LATENCY_RTTS (100,300), BENCH_LATENCY_MB (128), BENCH_LATENCY_RATE_MB (0: no limit;
+// else the relay also limits each direction to this many MB/s, with a 256 KiB queue),
+// BENCH_LATENCY_TIMEOUT_MS (300,000 per step), BENCH_TMPDIR.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -42,6 +43,7 @@ const MiB = 1024 * 1024
 const SIZE_MIB = Math.max(1, envInt('BENCH_LATENCY_MB', 128))
 const RTTS = (process.env.BENCH_LATENCY_RTTS || '100,300').split(',').map(Number).filter((n) => n >= 0)
 const TIMEOUT_MS = envInt('BENCH_LATENCY_TIMEOUT_MS', 300_000)
+const RATE = Math.max(0, Number(process.env.BENCH_LATENCY_RATE_MB || 0)) * MB
 const MODES = ['raw', 'hypercore', 'feedchain']
 const TARGET = 0.9
 const HOST = '127.0.0.1'
@@ -131,9 +133,8 @@ async function worker () {
       let t0 = 0
       let first = null // ms from t0 to the first block (first data for raw)
       let bytes = 0
-      let s = null
+      let s = null // requests in flight to the Hypercore peer (not for raw)
       if (m.mode === 'raw') {
-        s = sampler(raw, null)
         await new Promise((resolve, reject) => {
           stream.once('connect', () => { t0 = performance.now() })
           stream.on('data', (d) => { if (bytes === 0) first = performance.now() - t0; bytes += d.byteLength })
@@ -169,8 +170,8 @@ async function worker () {
         }
       }
       const ms = performance.now() - t0
-      s.stop()
-      reply({ type: 'done', ms, firstMs: first, bytes, srtt: raw.rtt, peakRequests: s.peak.requests, rss: peakRssMB() })
+      s?.stop()
+      reply({ type: 'done', ms, firstMs: first, bytes, srtt: raw.rtt, peakRequests: s?.peak.requests ?? 0, rss: peakRssMB() })
       stream.destroy()
     },
     async close () {
@@ -202,12 +203,13 @@ async function main () {
     const src = dir('latency-src')
     const file = await makeFile(path.join(src, 'data.bin'), SIZE_MIB)
     const { type: _, ...s } = await step(sender, { type: 'send-open', dir: dir('latency-send'), file }, 'sender')
-    console.log(`latency: ${SIZE_MIB} MiB, round trips ${RTTS.join(', ')} ms; sender on ${HOST}:${s.port}`)
+    console.log(`latency: ${SIZE_MIB} MiB, round trips ${RTTS.join(', ')} ms${RATE > 0 ? `, ${fmt(RATE / MB, 1)} MB/s each way` : ''}; sender on ${HOST}:${s.port}`)
     for (const rtt of RTTS) {
       for (const mode of MODES) {
-        const relay = await startDelayProxy({ delayMs: rtt / 2 })
+        const relay = await startDelayProxy({ delayMs: rtt / 2, rate: RATE })
         const r = spawnWorker('latency.js', { name: `${mode}@${rtt}` })
         workers.push(r)
+        let dropped = false // the sender's end of this run's connection
         try {
           const { port } = await step(r, { type: 'recv-open', mode }, 'bound')
           relay.connect(s.port, port)
@@ -215,14 +217,15 @@ async function main () {
           await step(sender, { type: 'accept', mode, id: theirs, remoteId: mine, relay: relay.port }, 'accepted')
           const { type: _, ...done } = await step(r, { type: 'recv-go', mode, id: mine, remoteId: theirs, relay: relay.port, dir: dir(`latency-${mode}`), ...s }, 'done')
           done.peakInflightBytes = (await step(sender, { type: 'drop' }, 'dropped')).peakInflightBytes
+          dropped = true
           if (done.bytes !== SIZE_MIB * MiB) throw new Error(`${mode} at ${rtt} ms: received ${done.bytes} bytes, expected ${SIZE_MIB * MiB}`)
-          results.push({ rtt, mode, mbs: done.bytes / MB / (done.ms / 1000), ...done, datagrams: relay.datagrams })
+          results.push({ rtt, mode, mbs: done.bytes / MB / (done.ms / 1000), ...done, datagrams: relay.datagrams, dropped: relay.dropped })
           const last = results.at(-1)
           console.log(`  ${mode} at ${rtt} ms: ${fmt(last.mbs, 1)} MB/s in ${fmtMs(done.ms)} (first block after ${done.firstMs === null ? '?' : fmtMs(done.firstMs)}); measured srtt ${done.srtt} ms; most bytes in flight ${fmt(done.peakInflightBytes / MiB, 2)} MiB` +
             (mode === 'raw' ? '' : `, most requests in flight ${done.peakRequests}`))
         } finally {
           await stopWorkers([r])
-          await step(sender, { type: 'drop' }, 'dropped')
+          if (!dropped) await step(sender, { type: 'drop' }, 'dropped')
           await relay.close()
         }
       }

@@ -8,7 +8,8 @@
 // other way. Both point their UDX streams at the relay's port. Nothing is reordered here; the
 // kernel may still drop when a socket buffer is full, and UDX retransmits as on any link.
 //
-// Used by bench/latency.js and test/files-slow-link.test.js.
+// Used by bench/latency.js (BENCH_LATENCY_RATE_MB sets the rate), and for the slow-link
+// measurement in docs/architecture.md ("Chain messages behind file blocks").
 import dgram from 'node:dgram'
 
 const HOST = '127.0.0.1'
@@ -26,7 +27,6 @@ export async function udxEndpoint () {
   const socket = udx.createSocket()
   socket.bind(0, HOST)
   return {
-    socket,
     port: socket.address().port,
     open (isInitiator, id, remoteId, relayPort) {
       const raw = udx.createStream(id)
