@@ -9,7 +9,7 @@
 // kernel may still drop when a socket buffer is full, and UDX retransmits as on any link.
 //
 // Used by bench/latency.js (BENCH_LATENCY_RATE_MB sets the rate), and for the slow-link
-// measurement in docs/architecture.md ("Chain messages behind file blocks").
+// measurement in docs/architecture.md ("Chain messages and file blocks on one connection").
 import dgram from 'node:dgram'
 
 const HOST = '127.0.0.1'

@@ -16,7 +16,7 @@ import { err } from '../errors.js'
 import { resolveDhtOptions, type BootstrapInput, type DhtOptions } from './bootstrap.js'
 import { blindTopic, openHello, type HelloChannel, type Mux } from './hello.js'
 import { describeError, isProtocolError } from './stream-errors.js'
-import { unbatch } from './unbatch.js'
+import { replicateOn, type ReplicationStream } from './replicate.js'
 
 /** Options of a Network. Times are in milliseconds. */
 export interface NetworkOptions {
@@ -63,7 +63,8 @@ export interface NetworkOptions {
   banGrace?: number | undefined
   /**
    * Let Hypercore batch replication messages (up to 8 MiB per secret-stream message) as it does
-   * by default; default false: each message goes out on its own (src/net/unbatch.ts says why).
+   * by default; default false: each message goes out on its own (src/net/unbatch.ts says why)
+   * and the cores take turns at the connection's send buffer (src/net/fair-send.ts).
    */
   batching?: boolean | undefined
   /** First delay of the discovery refresh while a topic has no peers or lost some (default 1 000). */
@@ -502,8 +503,7 @@ export class Network extends ReadyResource {
     if (typeof conn.rawBytesRead !== 'number') conn.on('data', (d: Buffer) => { s.bytesIn += d.byteLength })
 
     try {
-      this.store.replicate(conn)
-      if (!this.#batching) unbatch(conn)
+      replicateOn(this.store, conn as unknown as ReplicationStream, { batching: this.#batching })
     } catch (e) {
       this.#drop(s, 'store is closed: ' + describeError(e))
       return
