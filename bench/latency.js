@@ -15,8 +15,9 @@
 //   raw        the sender pushes the bytes over the secret-stream: the transport's ceiling;
 //   hypercore  one range download of a plain Hypercore of 1 MiB blocks (batched messages, as
 //              Hypercore does by default): the anchor;
-//   feedchain  ChainFiles.get of the same bytes sent as a file (1 MiB blocks), messages one by
-//              one as feedchain's Network sends them, file written, hashed and renamed.
+//   feedchain  ChainFiles.get of the same bytes sent as a file (1 MiB blocks), replicated as
+//              feedchain's Network does (net/replicate.ts: messages one by one, channels taking
+//              turns), file written, hashed and renamed.
 // Timing starts once the peers are connected and the receiver knows what to fetch.
 // Target: feedchain >= 90% of hypercore at every round trip.
 //
@@ -67,7 +68,7 @@ function sampler (raw, core) {
 async function worker () {
   const { Storage, ChainNode, tuneAllocator, parseKey } = await loadFeedchain()
   const { ChainFiles } = await import(new URL('../dist/files/chain-files.js', import.meta.url))
-  const { unbatch } = await import(new URL('../dist/net/unbatch.js', import.meta.url))
+  const { replicateOn } = await import(new URL('../dist/net/replicate.js', import.meta.url))
   let storage = null
   let node = null
   let files = null
@@ -108,8 +109,8 @@ async function worker () {
           stream.end()
         })
       } else {
-        storage.store.replicate(stream)
-        if (m.mode === 'feedchain') unbatch(stream)
+        // feedchain: as its Network does; the anchor as Hypercore does by default
+        replicateOn(storage.store, stream, { batching: m.mode !== 'feedchain' })
       }
       reply({ type: 'accepted' })
     },
@@ -143,8 +144,7 @@ async function worker () {
         })
       } else {
         storage = await Storage.open(m.dir, { create: true })
-        storage.store.replicate(stream)
-        if (m.mode === 'feedchain') unbatch(stream)
+        replicateOn(storage.store, stream, { batching: m.mode !== 'feedchain' })
         if (m.mode === 'hypercore') {
           const core = storage.store.get({ key: Buffer.from(m.coreKey, 'hex') })
           await core.ready()
