@@ -25,6 +25,7 @@ const BENCHES = {
   'catch-up': 'catch-up.js',
   'swarm-download': 'swarm-download.js',
   latency: 'latency.js',
+  'entry-delay': 'entry-delay.js',
   'seed-many': 'seed-many.js',
   transfer: 'transfer.js'
 }
