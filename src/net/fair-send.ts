@@ -41,10 +41,9 @@ export interface FairStream {
   write: (data: Uint8Array) => boolean
   end: (...args: unknown[]) => unknown
   on: (event: string, fn: (...args: unknown[]) => void) => unknown
-  destroyed?: boolean
 }
 
-/** What a connection's fair sender has done: for tests and the peer table. */
+/** What a connection's fair sender has done (tests and tracing read it as `conn.__fairSend`). */
 export interface FairSendStats {
   /** messages that waited in a queue */
   queued: number
@@ -152,7 +151,7 @@ export function fairSend (conn: FairStream): FairSendStats {
     blocked = false
     pump()
   })
-  conn.on('close', () => { rounds = []; stats.waitingBytes = 0; ending = null })
+  conn.on('close', () => { rounds = []; waiting.clear(); stats.waitingBytes = 0; ending = null })
   return stats
 }
 
