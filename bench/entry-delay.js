@@ -30,7 +30,8 @@ import { loadFeedchain } from './lib/feedchain.js'
 import { tmpDir, removeTmpDir } from './lib/tmp.js'
 import { startDelayProxy, udxEndpoint } from './lib/delay-proxy.js'
 import { clock, guardProcesses, isWorker, percentile, spawnWorker, stopWorkers, workerChannel } from './lib/proc.js'
-import { makeFile } from './transfer.js'
+import { makeFile, until } from './transfer.js'
+import { waitUntil } from './lib/wait.js'
 
 const MB = 1e6
 const MiB = 1024 * 1024
@@ -99,13 +100,12 @@ async function worker () {
       else { storage.store.replicate(stream); unbatch(stream) }
       reply({ type: 'connected' })
     },
-    async append () { await node.append(String(clock())) },
+    async append (m, reply) {
+      await node.append(String(clock()))
+      reply({ type: 'appended' })
+    },
     async get (m, reply) {
-      const deadline = Date.now() + m.timeoutMs
-      while (!(await files.list()).some((f) => f.id === m.id)) {
-        if (Date.now() > deadline) throw new Error(`file ${m.id} not listed after ${m.timeoutMs} ms`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
+      await until(async () => (await files.list()).some((f) => f.id === m.id), [node], m.timeoutMs, `file ${m.id}`)
       const t0 = clock()
       reply({ type: 'get-start', at: t0 })
       const got = await files.get(m.id, { output: path.join(m.dir, 'out.bin') })
@@ -142,8 +142,11 @@ async function runMode (mode, file, dir) {
 
     // an entry belongs to the phase it was appended in (its own clock), wherever it arrives
     const seen = []
+    let sent = 0
+    let appended = 0
     b.on('seen', (m) => { seen.push(m) })
-    timer = setInterval(() => a.send({ type: 'append' }), EVERY_MS)
+    a.on('appended', () => { appended++ })
+    timer = setInterval(() => { sent++; a.send({ type: 'append' }) }, EVERY_MS)
     await sleep(BEFORE_MS)
     b.send({ type: 'get', id: sa.id, dir: dir(`entry-${mode}-out`), timeoutMs: TIMEOUT_MS })
     const start = await b.next('get-start', { timeoutMs: TIMEOUT_MS })
@@ -151,8 +154,10 @@ async function runMode (mode, file, dir) {
     await sleep(AFTER_MS)
     clearInterval(timer)
     timer = null
-    // what A appended last has had a few round trips to arrive
-    await sleep(Math.max(1000, 10 * RTT))
+    // every entry A appended has reached B before the phases are counted
+    await waitUntil(() => appended === sent && seen.length >= sent, {
+      timeoutMs: TIMEOUT_MS, label: 'every appended entry at B', describe: () => `${sent} sent, ${appended} appended, ${seen.length} seen`
+    })
     const delays = { before: [], during: [], after: [] }
     for (const m of seen) delays[m.t < start.at ? 'before' : m.t <= got.at ? 'during' : 'after'].push(m.ms)
     if (got.bytes !== SIZE_MIB * MiB) throw new Error(`${mode}: got ${got.bytes} bytes, expected ${SIZE_MIB * MiB}`)

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import {
-  tmpdir, makeFile, sha256, codeOf, createTestnet, spawnPeer, startCli, runCli, okCli, ndjson, isCliError, sampleRss
+  tmpdir, makeFile, sha256, codeOf, createLoopbackTestnet, spawnPeer, startCli, runCli, okCli, ndjson, isCliError, sampleRss
 } from './helpers/files.js'
 
 const MB = 1e6
@@ -41,7 +41,7 @@ async function receiverStorage (t, testnet, key) {
 }
 
 test('cli: send offline, a seeder process, join + get a 50 MB file in another process; hashes equal', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const src = makeFile(path.join(dir, 'payload.bin'), 50 * MB, { seed: 11 })
   const s = await senderStorage(t, src)
@@ -80,7 +80,7 @@ test('cli: send offline, a seeder process, join + get a 50 MB file in another pr
 })
 
 test('cli: get killed with -9 halfway resumes from the stored blocks; only a small tail is fetched again', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const size = 24 * MB
   const src = makeFile(path.join(dir, 'big.bin'), size, { seed: 12 })
@@ -136,7 +136,7 @@ test('memory: the receiver\'s peak RSS levels off; it does not grow with the fil
   // daemon use). Below ~100 MiB moved, RSS still rises while RocksDB's memtables fill (2 × 8 MiB),
   // so the test compares two sizes above that point: 3× the file, nearly the same peak. (The
   // 200 MB target itself is measured by the transfer benchmark, on 1 GiB.)
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const sizes = [128 * MiB, 384 * MiB]
   const seed = spawnPeer(t, { name: 'seeder' })
@@ -178,7 +178,7 @@ test('cli: a full disk fails with a clear error, keeps the downloaded blocks, an
     t.comment('no mount namespace here (unshare -m + tmpfs): disk-full test skipped')
     return
   }
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const size = 6 * MB
   const src = makeFile(path.join(dir, 'wide.bin'), size, { seed: 13 })
@@ -201,7 +201,7 @@ test('cli: a full disk fails with a clear error, keeps the downloaded blocks, an
 })
 
 test('cli: bad input to send, files and get: one line, a stable code, nothing created', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const file = makeFile(path.join(dir, 'ok.bin'), 100000, { seed: 14 })
   const s = await senderStorage(t, file)

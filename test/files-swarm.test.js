@@ -5,7 +5,7 @@ import test from 'brittle'
 import path from 'node:path'
 import ids from 'hypercore-id-encoding'
 import { tamperOutgoing } from './helpers/net.js'
-import { createTestnet, createPeer, tmpdir, makeFile, sha256, waitFor, waitForFile } from './helpers/files.js'
+import { createLoopbackTestnet, createPeer, tmpdir, makeFile, sha256, waitFor, waitForFile } from './helpers/files.js'
 
 const KiB = 1024
 const MARKER = 'FEEDCHAIN-TAMPER-ME'
@@ -18,7 +18,7 @@ function connected (peer, n, ms = 30000) {
 }
 
 test('swarm: three seeders, one receiver: blocks come from several seeders at once', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   const src = makeFile(path.join(dir, 'shared.bin'), 8 * 1024 * 1024 + 99, { seed: 5 })
   const s1 = await createPeer(t, testnet, { blockSize: 64 * KiB })
@@ -46,7 +46,7 @@ test('swarm: three seeders, one receiver: blocks come from several seeders at on
 })
 
 test('swarm: a seeder serving tampered blocks is rejected and banned; the file comes intact from the honest peer', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const dir = tmpdir(t)
   // every 64 KiB block starts with the marker the tamperer flips
   const src = makeFile(path.join(dir, 'target.bin'), 4 * 1024 * 1024, { seed: 6, marker: MARKER, every: 64 * KiB })

@@ -4,12 +4,12 @@
 import test from 'brittle'
 import crypto from 'hypercore-crypto'
 import ids from 'hypercore-id-encoding'
-import { createTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, once, rowOf, garbagePeer, tamperOutgoing } from './helpers/net.js'
+import { createLoopbackTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, once, rowOf, garbagePeer, tamperOutgoing } from './helpers/net.js'
 
 const block = (i) => `PAYLOAD-${i}-${'x'.repeat(32)}`
 
 test('garbage peer: dropped on its first protocol fault, banned on the second; honest peers keep syncing', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA)
@@ -59,7 +59,7 @@ test('garbage peer: dropped on its first protocol fault, banned on the second; h
 })
 
 test('garbage below the encryption (stalls the framing): no handshake, dropped, then banned', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const a = await createNetwork(t, testnet, storeA, { handshakeTimeout: 800 })
   const dk = crypto.randomBytes(32)
@@ -75,7 +75,7 @@ test('garbage below the encryption (stalls the framing): no handshake, dropped, 
 })
 
 test('equivocating writer: the honest peer relaying the fork is not banned (the conflict is reported instead)', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeW1 = createStore(t)
   const storeW2 = createStore(t)
   const storeR = createStore(t)
@@ -113,7 +113,7 @@ test('equivocating writer: the honest peer relaying the fork is not banned (the 
 })
 
 test('tampering peer: verification-error fires, the peer is banned, an honest peer delivers the data', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeW = createStore(t)
   const storeT = createStore(t)
   const storeR = createStore(t)
@@ -163,7 +163,7 @@ test('tampering peer: verification-error fires, the peer is banned, an honest pe
 })
 
 test('manual ban: connection closed, firewall refuses the peer, banned() lists it', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA)

@@ -4,12 +4,12 @@ import test from 'brittle'
 import crypto from 'node:crypto'
 import ids from 'hypercore-id-encoding'
 import { Network, CLOSE_DHT_GRACE_MS } from '../dist/net/network.js'
-import { createTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, rowOf, idOf, FAST } from './helpers/net.js'
+import { createLoopbackTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded, rowOf, idOf, FAST } from './helpers/net.js'
 
 const block = (i) => `PAYLOAD-${i}-${'x'.repeat(32)}`
 
 test('two networks joining at the same moment: replicate, peer table with remote lengths and bytes', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA)
@@ -59,7 +59,7 @@ test('two networks joining at the same moment: replicate, peer table with remote
 })
 
 test('three networks: a core opened after the connection, served by a peer whose core is closed', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const stores = [createStore(t), createStore(t), createStore(t)]
   const [a, b, c] = await Promise.all(stores.map((s) => createNetwork(t, testnet, s)))
 
@@ -91,7 +91,7 @@ test('three networks: a core opened after the connection, served by a peer whose
 })
 
 test('leave: connections sharing only that topic close; join again reconnects', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA)
@@ -118,7 +118,7 @@ test('leave: connections sharing only that topic close; join again reconnects', 
 })
 
 test('the DHT unreachable: leave returns at once, close withdraws the records for CLOSE_DHT_GRACE_MS at most', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   // not through testnet.createNetwork: destroying the testnet would close it first
   const a = new Network(createStore(t), { bootstrap: testnet.bootstrap, host: '127.0.0.1', ...FAST })
   t.teardown(() => a.close(), { order: 0 })

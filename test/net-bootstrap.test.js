@@ -3,7 +3,7 @@ import test from 'brittle'
 import Corestore from 'corestore'
 import { parseBootstrap, resolveDhtOptions, isLoopback } from '../dist/net/bootstrap.js'
 import { Network } from '../dist/net/network.js'
-import { tmpdir, createTestnet } from './helpers/net.js'
+import { tmpdir, createLoopbackTestnet } from './helpers/net.js'
 
 function code (fn) {
   try {
@@ -78,7 +78,7 @@ test('Network: bad options fail in the constructor, before any socket exists', a
 })
 
 test('local testnet: bootstrap on 127.0.0.1, networks bound to 127.0.0.1', async (t) => {
-  const testnet = await createTestnet(t, 2)
+  const testnet = await createLoopbackTestnet(t, 2)
   t.ok(testnet.bootstrap.length >= 1 && testnet.bootstrap.every((n) => n.host === '127.0.0.1'), testnet.bootstrapString)
   t.alike(parseBootstrap(testnet.bootstrapString), testnet.bootstrap, 'bootstrapString round-trips through parseBootstrap')
   const store = new Corestore(tmpdir(t))

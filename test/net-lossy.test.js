@@ -31,7 +31,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { ChainFiles } from '../dist/files/chain-files.js'
 import { chainOf, converged, waitFor } from './helpers/node.js'
 import { waitFor as waitAny } from './helpers/wait.js'
-import { createTestnet, createPeer, tmpdir, makeFile, sha256, waitForFile, throttle as throttleOut } from './helpers/files.js'
+import { createLoopbackTestnet, createPeer, tmpdir, makeFile, sha256, waitForFile, throttle as throttleOut } from './helpers/files.js'
 import { LossyLink, prng, seedFrom, totals } from './helpers/lossy-link.js'
 
 const KiB = 1024
@@ -331,7 +331,7 @@ test('lossy swarm: Hyperswarm connections destroyed at random while 3 nodes appe
   t.comment(`seed ${SEED}`)
   const rng = STREAMS.swarm
   const started = Date.now()
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const p0 = await createPeer(t, testnet, { blockSize: 64 * KiB })
   const p1 = await createPeer(t, testnet, { key: p0.node.key })
   const p2 = await createPeer(t, testnet, { key: p0.node.key })

@@ -2,7 +2,7 @@
 // the same store (same and new swarm key). Writes happen on both sides while apart; after the
 // heal every node has everything. Waits are on events with deadlines, never sleeps.
 import test from 'brittle'
-import { createTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded } from './helpers/net.js'
+import { createLoopbackTestnet, createStore, createNetwork, writerCore, openCore, waitFor, waitDownloaded } from './helpers/net.js'
 
 const block = (i) => `PAYLOAD-${i}-${'x'.repeat(32)}`
 const HEAL_MS = 10000 // "within a few seconds": generous for a loaded CI machine
@@ -33,7 +33,7 @@ async function allHave (readers, lengths) {
 }
 
 test('cut every connection of a node: it reconnects within seconds and both sides sync writes made meanwhile', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const { nets, own, readers } = await meshOf(t, testnet, 3)
   await allHave(readers, [3, 3, 3])
 
@@ -56,7 +56,7 @@ test('cut every connection of a node: it reconnects within seconds and both side
 })
 
 test('stop a node and restart it on the same store (same key, then a new key): found again, syncs both ways', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const { stores, nets, own, readers } = await meshOf(t, testnet, 3)
   await allHave(readers, [3, 3, 3])
   const [a, b] = nets
@@ -94,7 +94,7 @@ test('stop a node and restart it on the same store (same key, then a new key): f
 })
 
 test('suspend a node (alive but unreachable, its peers back off), resume: reconnect within seconds', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const { nets, own, readers } = await meshOf(t, testnet, 3)
   await allHave(readers, [3, 3, 3])
   const [a, b, c] = nets
@@ -114,7 +114,7 @@ test('suspend a node (alive but unreachable, its peers back off), resume: reconn
 })
 
 test('a lonely node keeps refreshing discovery until a peer appears, then stops', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   // settleTime 1: no refreshing after the join for its own sake, only while alone
@@ -133,7 +133,7 @@ test('a lonely node keeps refreshing discovery until a peer appears, then stops'
 })
 
 test('after joining, discovery keeps refreshing for settleTime even with peers, then stops', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA, { refreshMin: 100, refreshMax: 200, settleTime: 1500 })

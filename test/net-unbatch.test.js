@@ -6,7 +6,7 @@
 import test from 'brittle'
 import crypto from 'node:crypto'
 import { unbatch } from '../dist/net/unbatch.js'
-import { createTestnet, createStore, createNetwork, openCore, waitDownloaded } from './helpers/net.js'
+import { createLoopbackTestnet, createStore, createNetwork, openCore, waitDownloaded } from './helpers/net.js'
 
 const KiB = 1024
 const BLOCK = 256 * KiB
@@ -17,7 +17,7 @@ const BLOCKS = 48 // 12 MiB: more than one 8 MiB batch when batching
  * every plaintext message the seeder writes into its encrypted stream. Returns those sizes.
  */
 async function serve (t, batching) {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const storeA = createStore(t)
   const storeB = createStore(t)
   const a = await createNetwork(t, testnet, storeA, batching ? { batching: true } : {})

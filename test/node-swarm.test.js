@@ -1,7 +1,7 @@
 // ChainNodes syncing over real Hyperswarm connections on a loopback testnet (127.0.0.1 only).
 import test from 'brittle'
 import { ChainNode } from '../dist/index.js'
-import { createNetwork, createStore, createTestnet } from './helpers/net.js'
+import { createNetwork, createStore, createLoopbackTestnet } from './helpers/net.js'
 import { converged, waitConverged, waitFor } from './helpers/node.js'
 
 async function swarmNode (t, testnet, opts = {}) {
@@ -14,7 +14,7 @@ async function swarmNode (t, testnet, opts = {}) {
 }
 
 test('three nodes find each other by the chain key and converge over Hyperswarm', async (t) => {
-  const testnet = await createTestnet(t)
+  const testnet = await createLoopbackTestnet(t)
   const a = await swarmNode(t, testnet)
   const b = await swarmNode(t, testnet, { key: a.key })
   const c = await swarmNode(t, testnet, { key: a.key })

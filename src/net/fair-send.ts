@@ -50,7 +50,7 @@ export interface FairSendStats {
   /** messages sent ahead of a message that was queued before them */
   overtook: number
   /** bytes waiting now */
-  waitingBytes: number
+  readonly waitingBytes: number
 }
 
 /**
@@ -71,7 +71,13 @@ export function fairSend (conn: FairStream): FairSendStats {
   if (existing !== undefined) return existing
   const write = conn.write.bind(conn)
   const end = conn.end.bind(conn)
-  const stats: FairSendStats = { queued: 0, overtook: 0, waitingBytes: 0 }
+  /** bytes queued per channel */
+  const waiting = new Map<number, number>()
+  const stats: FairSendStats = {
+    queued: 0,
+    overtook: 0,
+    get waitingBytes () { let n = 0; for (const b of waiting.values()) n += b; return n }
+  }
   ;(conn as { __fairSend?: FairSendStats }).__fairSend = stats
 
   /** Queues in the order they were opened; a barrier starts a new round set after it. */
@@ -82,8 +88,6 @@ export function fairSend (conn: FairStream): FairSendStats {
   let owed = false
   let ownDrain = false
   let seq = 0
-  /** bytes queued per channel */
-  const waiting = new Map<number, number>()
   let ending: unknown[] | null = null
 
   const pump = (): void => {
@@ -92,7 +96,6 @@ export function fairSend (conn: FairStream): FairSendStats {
       if (round === undefined) break
       const msg = round.next()
       if (msg === null) { rounds.shift(); continue }
-      stats.waitingBytes -= msg.data.byteLength
       const left = (waiting.get(msg.key) as number) - msg.data.byteLength
       if (left === 0) waiting.delete(msg.key)
       else waiting.set(msg.key, left)
@@ -125,7 +128,6 @@ export function fairSend (conn: FairStream): FairSendStats {
     const key = channelOf(data)
     const msg = { seq: seq++, key, data }
     stats.queued++
-    stats.waitingBytes += data.byteLength
     const mine = (waiting.get(key) ?? 0) + data.byteLength
     waiting.set(key, mine)
     if (key === BARRIER) {
@@ -151,7 +153,7 @@ export function fairSend (conn: FairStream): FairSendStats {
     blocked = false
     pump()
   })
-  conn.on('close', () => { rounds = []; waiting.clear(); stats.waitingBytes = 0; ending = null })
+  conn.on('close', () => { rounds = []; waiting.clear(); ending = null })
   return stats
 }
 

@@ -102,7 +102,7 @@ export async function rejectsWith (t, promise, reason, message = reason) {
 export const FAST = { refreshMin: 250, refreshMax: 2000, handshakeTimeout: 3000, banGrace: 300 }
 
 /** A local testnet on 127.0.0.1, destroyed at teardown (registered before it starts): net.js's. */
-export { createTestnet } from './net.js'
+export { createLoopbackTestnet } from './net.js'
 
 /**
  * A Corestore on `dir`; `writeBufferSize` (bytes) sets RocksDB's memtable size (hypercore-storage

@@ -28,8 +28,12 @@ export function createStore (t, dir = tmpdir(t)) {
   return store
 }
 
-/** A local testnet on 127.0.0.1, destroyed at teardown (registered before it starts). */
-export async function createTestnet (t, size = 3) {
+/**
+ * A local testnet on 127.0.0.1 (`createLocalTestnet`: `createTestnet(size, { host: '127.0.0.1' })`),
+ * destroyed at teardown (registered before it starts); throws unless every bootstrap node is
+ * 127.0.0.1. Named so every call site says it is on loopback.
+ */
+export async function createLoopbackTestnet (t, size = 3) {
   let testnet = null
   t.teardown(() => testnet?.destroy(), { order: 20 })
   testnet = await createLocalTestnet(size)
