@@ -29,14 +29,18 @@
 //              blocks in a Hypercore, writes and hashes the file could go on this machine, with
 //              every core busy all the time and nothing else to do. Runs with glibc's default
 //              allocator settings (the cheaper ones in CPU), so the bound is generous.
-// The feedchain sides (and the floor's receiver) call tuneAllocator() as the CLI and the daemon do
-// (src/allocator.ts); the anchors run as their own users run them.
+// The feedchain sides (and the floor's receiver) call tuneAllocator() and run with the V8 flags the
+// CLI starts Node with, as the CLI and the daemon do (src/allocator.ts, src/node-flags.ts); the
+// anchors run as their own users run them.
 // Report: MB/s (1 MB = 10^6 bytes) and the peak RSS (MB) of each side; ratios against
 // Hyperdrive (target >= 2x) and raw (target >= 50%, aim 80%); peak RSS <= 200 MB each side.
 //
 // Also printed: CPU time of each process by thread during each transfer (lib/cpu.js), and how
 // busy the machine was; with BENCH_MEM_TRACE=1 each worker prints its RSS split into V8 heap,
-// Buffers and native memory twice a second (lib/mem.js).
+// Buffers and native memory twice a second (lib/mem.js); with BENCH_PROFILE=1 (Linux perf), where
+// each process's CPU went during the feedchain, Hyperdrive and Hypercore transfers, in CPU seconds
+// per GiB by category: crypto, checksums, page faults, file writes, UDP, GC, JavaScript
+// (lib/perf-profile.js).
 //
 // Env: BENCH_TRANSFER_MB (1024: file size, MiB), BENCH_TRANSFER_BLOCK_KB (ChainFiles block size,
 //      default: the library's), BENCH_TRANSFER_MODES (raw,floor,budget,feedchain,hyperdrive,hypercore),
@@ -61,6 +65,7 @@ import { loadFeedchain } from './lib/feedchain.js'
 import { peakRssMB, memTrace } from './lib/mem.js'
 import { threadCpu, cpuDelta, fmtCpu, machineCpu, busyShare, cores } from './lib/cpu.js'
 import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
+import { PROFILE, startProfile, profileRows } from './lib/perf-profile.js'
 
 const MB = 1e6
 const MiB = 1024 * 1024
@@ -422,6 +427,24 @@ function cpuOf (workers) {
   })
 }
 
+/** BENCH_PROFILE=1: where each process's CPU went during the transfer, CPU s per GiB (lib/perf-profile.js). */
+function printProfile (r, gib) {
+  const cpuMs = Object.fromEntries(Object.entries(r.cpu).filter(([k]) => k !== 'busy').map(([k, v]) => [k, Object.values(v).reduce((a, b) => a + b, 0)]))
+  const { names, rows } = profileRows(r.profile, cpuMs, gib)
+  const samples = names.map((n) => `${n} ${r.profile[n].samples}`).join(', ')
+  printTable(`where the CPU went, ${r.mode} (perf samples: ${samples}); CPU s per GiB:`, [
+    { key: 'category', title: 'category', align: 'left' },
+    ...names.map((n) => ({ key: n, title: n })),
+    { key: 'all', title: 'both' },
+    { key: 'share', title: 'share' }
+  ], rows.map((row) => ({
+    category: row.category,
+    ...Object.fromEntries(names.map((n, i) => [n, fmt(row.per[i], 2)])),
+    all: fmt(row.all, 2),
+    share: `${fmt(row.all / rows.reduce((a, b) => a + b.all, 0) * 100, 1)}%`
+  })))
+}
+
 /** CPU ms of every thread of this process so far (RocksDB's flush threads included). */
 function ownCpu () {
   return Object.values(threadCpu(process.pid)).reduce((a, b) => a + b, 0)
@@ -520,12 +543,13 @@ function bound (budgetRow, raw, size) {
   return { parts, cpuMs, mbs: cores() * size / MB / (cpuMs / 1000) }
 }
 
-async function pair (label) {
-  return [spawnWorker('transfer.js', { name: `${label}-send` }), spawnWorker('transfer.js', { name: `${label}-recv` })]
+/** Two workers; `nodeFlags` for feedchain's sides, which run as the CLI starts Node (src/node-flags.ts). */
+async function pair (label, nodeFlags = []) {
+  return [spawnWorker('transfer.js', { name: `${label}-send`, nodeFlags }), spawnWorker('transfer.js', { name: `${label}-recv`, nodeFlags })]
 }
 
 async function runRaw (ctx, store = false) {
-  const [s, r] = await pair(store ? 'floor' : 'raw')
+  const [s, r] = await pair(store ? 'floor' : 'raw', store ? (await loadFeedchain()).NODE_FLAGS ?? [] : [])
   const dir = store ? tmpDir('floor-recv') : null
   try {
     const topic = crypto.randomBytes(32).toString('hex')
@@ -555,7 +579,7 @@ async function rssOf (w) {
 }
 
 async function runFeedchain (ctx) {
-  const [s, r] = await pair('fc')
+  const [s, r] = await pair('fc', (await loadFeedchain()).NODE_FLAGS ?? [])
   const dirs = [tmpDir('fc-send'), tmpDir('fc-recv')]
   try {
     const blockSize = BLOCK_KB ? BLOCK_KB * 1024 : 0
@@ -569,8 +593,10 @@ async function runFeedchain (ctx) {
     r.send({ type: 'fc-get', id: sent.id, out, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
     const cpu = cpuOf([s, r])
+    const prof = PROFILE ? startProfile([s, r]) : null
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
     const cpuUsed = cpu()
+    const profile = prof === null ? null : await prof.stop()
     if (got.size !== ctx.size) throw new Error(`feedchain: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
     return {
@@ -581,6 +607,7 @@ async function runFeedchain (ctx) {
       sendRss,
       recvRss,
       cpu: cpuUsed,
+      profile,
       tailMs: got.tailMs,
       note: `send ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s; hash verified${got.tailMs === null ? '' : ` (fsync and rename after the last block: ${fmtMs(got.tailMs)})`}; ${tuning.tuned ? `mmap threshold ${tuning.threshold / 1024} KiB` : `allocator untuned: ${tuning.reason}`}`
     }
@@ -604,11 +631,13 @@ async function runHyperdrive (ctx) {
     r.send({ type: 'hd-get', out, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
     const cpu = cpuOf([s, r])
+    const prof = PROFILE ? startProfile([s, r]) : null
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
     const cpuUsed = cpu()
+    const profile = prof === null ? null : await prof.stop()
     if (got.size !== ctx.size) throw new Error(`hyperdrive: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
-    return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
+    return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, profile, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
   } finally {
     await stopWorkers([s, r])
     for (const d of dirs) removeTmpDir(d)
@@ -628,10 +657,12 @@ async function runHypercore (ctx, blockSize) {
     r.send({ type: 'hc-get', length, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
     const cpu = cpuOf([s, r])
+    const prof = PROFILE ? startProfile([s, r]) : null
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
     const cpuUsed = cpu()
+    const profile = prof === null ? null : await prof.stop()
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
-    return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, note: 'replication only, nothing written out' }
+    return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, profile, note: 'replication only, nothing written out' }
   } finally {
     await stopWorkers([s, r])
     for (const d of dirs) removeTmpDir(d)
@@ -680,6 +711,7 @@ async function main () {
     for (const [w, d] of Object.entries(r.cpu)) if (w !== 'busy') console.log(`  ${r.mode.padEnd(28)} ${w.padEnd(12)} ${fmtCpu(d)}`)
     if (r.cpu.busy !== null) console.log(`  ${r.mode.padEnd(28)} ${'machine'.padEnd(12)} ${fmt(r.cpu.busy * 100, 0)}% busy`)
   }
+  for (const r of results) if (r.profile) printProfile(r, SIZE_MIB / 1024)
 
   const fc = results.find((r) => r.mode.startsWith('feedchain'))
   const raw = results.find((r) => r.mode.startsWith('raw'))

@@ -110,6 +110,11 @@ export function liveCount () {
   return live.size
 }
 
+/** Track a child started some other way (perf, a tool) like the workers: killed at exit. */
+export function trackChild (child) {
+  track(child)
+}
+
 function track (child) {
   hook()
   if (child.pid === undefined) return
@@ -131,7 +136,7 @@ function pipeLines (stream, out, prefix) {
 }
 
 /**
- * Forks `bench/<script> --worker` with an IPC channel. Returns a Worker:
+ * Forks `bench/<script> --worker` with an IPC channel (and `nodeFlags` for Node). Returns a Worker:
  *   name, pid, spawnedAt (clock() just before fork), send(msg),
  *   next(type, { timeoutMs, filter }) -> the next message of that type (queued ones first),
  *   on(type, fn) -> every message of that type is handed to fn instead of being queued,
@@ -139,11 +144,14 @@ function pipeLines (stream, out, prefix) {
  * A message is an object { type, ... }; { type: 'error', message } from the worker rejects
  * every pending next().
  */
-export function spawnWorker (script, { name = script, env = {}, args = [] } = {}) {
+export function spawnWorker (script, { name = script, env = {}, args = [], nodeFlags = [] } = {}) {
   const file = path.join(BENCH_DIR, script)
   const spawnedAt = clock()
   const child = fork(file, ['--worker', ...args], {
     env: { ...process.env, ...env },
+    // nodeFlags: Node's flags for this worker (feedchain's sides run with the CLI's, NODE_FLAGS);
+    // BENCH_PROFILE=1: JavaScript frames get names in perf's samples (lib/perf-profile.js)
+    execArgv: [...process.execArgv, ...nodeFlags, ...(process.env.BENCH_PROFILE === '1' ? ['--perf-basic-prof-only-functions'] : [])],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced'
   })
