@@ -1,5 +1,7 @@
 // The parent side of a benchmark whose peers are worker processes (lib/proc.js) on a local
 // HyperDHT testnet bound to 127.0.0.1: temp dirs, workers and the testnet, all removed by close().
+// The workers are feedchain peers, so they run with the V8 flags the CLI starts Node with
+// (NODE_FLAGS, src/node-flags.ts).
 import { loadFeedchain } from './feedchain.js'
 import { tmpDir, removeTmpDir } from './tmp.js'
 import { spawnWorker, stopWorkers, guardProcesses } from './proc.js'
@@ -10,7 +12,7 @@ import { spawnWorker, stopWorkers, guardProcesses } from './proc.js'
  */
 export async function startHarness (script, { timeoutMs }) {
   guardProcesses() // first: children die before their temp dirs are removed
-  const { createLocalTestnet } = await loadFeedchain()
+  const { createLocalTestnet, NODE_FLAGS } = await loadFeedchain()
   const testnet = await createLocalTestnet(3)
   const dirs = []
   const workers = []
@@ -22,7 +24,7 @@ export async function startHarness (script, { timeoutMs }) {
       return d
     },
     start (name, env = {}) {
-      const w = spawnWorker(script, { name, env })
+      const w = spawnWorker(script, { name, env, nodeFlags: NODE_FLAGS ?? [] })
       workers.push(w)
       return w
     },
