@@ -103,6 +103,7 @@ async function summarize (file, workers) {
   const byPid = new Map(workers.map((w) => [w.pid, { name: w.name, samples: 0, categories: {} }]))
   const child = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] })
   trackChild(child)
+  const closed = new Promise((resolve) => child.once('close', resolve))
   const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity })
   let pid = null
   let frames = []
@@ -124,7 +125,7 @@ async function summarize (file, workers) {
     frames.push(line.trim().replace(/^[0-9a-f]+\s+/, ''))
   }
   flush()
-  const { code } = await new Promise((resolve) => child.once('close', (c) => resolve({ code: c })))
+  const code = await closed
   if (code !== 0) console.error(`profile: perf script exited ${code}`)
   return Object.fromEntries([...byPid.values()].map((p) => [p.name, { samples: p.samples, categories: p.categories }]))
 }
