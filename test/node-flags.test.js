@@ -1,7 +1,7 @@
 // The feedchain command starts Node with the V8 flags of src/node-flags.ts: bin/feedchain.js is
-// run by /bin/sh, which execs Node with them (same PID, so a kill of the command's PID reaches
-// Node itself). A preload given through NODE_OPTIONS reports the Node process's PID and flags
-// and exits before the CLI runs.
+// run by sh (its first line), which execs Node with them (same PID, so a kill of the command's
+// PID reaches Node itself). A preload given through NODE_OPTIONS reports the Node process's PID
+// and flags and exits before the CLI runs.
 import test from 'brittle'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
