@@ -63,7 +63,7 @@ import { emitResult } from './lib/result.js'
 import { isMain } from './lib/main.js'
 import { loadFeedchain } from './lib/feedchain.js'
 import { peakRssMB, memTrace } from './lib/mem.js'
-import { threadCpu, cpuDelta, fmtCpu, machineCpu, busyShare, cores } from './lib/cpu.js'
+import { threadCpu, cpuDelta, totalCpu, fmtCpu, machineCpu, busyShare, cores } from './lib/cpu.js'
 import { clock, spawnWorker, stopWorkers, isWorker, workerChannel, guardProcesses } from './lib/proc.js'
 import { PROFILE, startProfile, profileRows } from './lib/perf-profile.js'
 
@@ -417,20 +417,34 @@ async function worker () {
 
 // ------------------------------------------------------------------ parent
 
-/** Starts counting the CPU time of each worker's threads; the returned function stops and returns it. */
-function cpuOf (workers) {
+/**
+ * Starts counting the CPU time of each worker's threads, and with `profile` and BENCH_PROFILE=1
+ * sampling them with perf (lib/perf-profile.js). stop() ends both: { cpu, profile } (profile null
+ * when not sampled).
+ */
+function measureWorkers (workers, { profile = false } = {}) {
   const before = workers.map((w) => threadCpu(w.pid))
   const m0 = machineCpu()
-  return () => ({
-    ...Object.fromEntries(workers.map((w, i) => [w.name, cpuDelta(threadCpu(w.pid), before[i])])),
-    busy: busyShare(machineCpu(), m0)
-  })
+  const prof = profile && PROFILE ? startProfile(workers) : null
+  return {
+    async stop () {
+      const cpu = {
+        ...Object.fromEntries(workers.map((w, i) => [w.name, cpuDelta(threadCpu(w.pid), before[i])])),
+        busy: busyShare(machineCpu(), m0)
+      }
+      return { cpu, profile: prof === null ? null : await prof.stop() }
+    }
+  }
+}
+
+/** CPU ms of each worker, all its threads together, from measureWorkers()'s `cpu`. */
+function workerCpu (cpu) {
+  return Object.fromEntries(Object.entries(cpu).filter(([k]) => k !== 'busy').map(([k, v]) => [k, totalCpu(v)]))
 }
 
 /** BENCH_PROFILE=1: where each process's CPU went during the transfer, CPU s per GiB (lib/perf-profile.js). */
 function printProfile (r, gib) {
-  const cpuMs = Object.fromEntries(Object.entries(r.cpu).filter(([k]) => k !== 'busy').map(([k, v]) => [k, Object.values(v).reduce((a, b) => a + b, 0)]))
-  const { names, rows } = profileRows(r.profile, cpuMs, gib)
+  const { names, rows } = profileRows(r.profile, workerCpu(r.cpu), gib)
   const samples = names.map((n) => `${n} ${r.profile[n].samples}`).join(', ')
   printTable(`where the CPU went, ${r.mode} (perf samples: ${samples}); CPU s per GiB:`, [
     { key: 'category', title: 'category', align: 'left' },
@@ -447,7 +461,7 @@ function printProfile (r, gib) {
 
 /** CPU ms of every thread of this process so far (RocksDB's flush threads included). */
 function ownCpu () {
-  return Object.values(threadCpu(process.pid)).reduce((a, b) => a + b, 0)
+  return totalCpu(threadCpu(process.pid))
 }
 
 /**
@@ -536,7 +550,7 @@ async function runBudget (ctx) {
  */
 function bound (budgetRow, raw, size) {
   if (!budgetRow || !raw || !raw.cpu) return null
-  const transport = Object.entries(raw.cpu).filter(([k]) => k !== 'busy').reduce((s, [, d]) => s + Object.values(d).reduce((a, b) => a + b, 0), 0)
+  const transport = totalCpu(workerCpu(raw.cpu))
   const p = budgetRow.pieces
   const parts = { transport: transport - p['source read'], append: p.append, 'read back': p['read back'], 'file write': p['file write'], blake2b: p.blake2b }
   const cpuMs = Object.values(parts).reduce((a, b) => a + b, 0)
@@ -557,12 +571,12 @@ async function runRaw (ctx, store = false) {
     s.send({ type: 'raw-open', role: 'send', ...base })
     r.send({ type: 'raw-open', role: 'recv', ...base, ...(store ? { store: true, dir, out: path.join(dir, 'out.bin') } : {}) })
     await Promise.all([s.next('connected', { timeoutMs: TIMEOUT_MS }), r.next('connected', { timeoutMs: TIMEOUT_MS })])
-    const cpu = cpuOf([s, r])
+    const measured = measureWorkers([s, r])
     s.send({ type: 'raw-push', file: ctx.file })
     const got = await r.next('received', { timeoutMs: TIMEOUT_MS })
     const pushed = await s.next('pushed', { timeoutMs: TIMEOUT_MS })
     const ms = got.last - pushed.t0
-    const cpuUsed = cpu()
+    const { cpu: cpuUsed } = await measured.stop()
     if (!store) return { mode: 'raw secret-stream', ms, mbs: ctx.size / MB / (ms / 1000), sendRss: pushed.rss, recvRss: got.rss, cpu: cpuUsed }
     if (got.blocks !== Math.ceil(ctx.size / MiB)) throw new Error(`floor: ${got.blocks} blocks stored, expected ${Math.ceil(ctx.size / MiB)}`)
     if (got.hash !== ctx.hash) throw new Error('floor: the written file\'s hash differs from the source')
@@ -592,11 +606,9 @@ async function runFeedchain (ctx) {
     const out = path.join(dirs[1], 'out.bin')
     r.send({ type: 'fc-get', id: sent.id, out, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
-    const cpu = cpuOf([s, r])
-    const prof = PROFILE ? startProfile([s, r]) : null
+    const measured = measureWorkers([s, r], { profile: true })
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
-    const cpuUsed = cpu()
-    const profile = prof === null ? null : await prof.stop()
+    const { cpu: cpuUsed, profile } = await measured.stop()
     if (got.size !== ctx.size) throw new Error(`feedchain: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
     return {
@@ -630,11 +642,9 @@ async function runHyperdrive (ctx) {
     const out = path.join(dirs[1], 'out.bin')
     r.send({ type: 'hd-get', out, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
-    const cpu = cpuOf([s, r])
-    const prof = PROFILE ? startProfile([s, r]) : null
+    const measured = measureWorkers([s, r], { profile: true })
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
-    const cpuUsed = cpu()
-    const profile = prof === null ? null : await prof.stop()
+    const { cpu: cpuUsed, profile } = await measured.stop()
     if (got.size !== ctx.size) throw new Error(`hyperdrive: received ${got.size} bytes, expected ${ctx.size}`)
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
     return { mode: 'hyperdrive 13', ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, profile, note: `put ${fmt(ctx.size / MB / (sent.ms / 1000), 1)} MB/s` }
@@ -656,11 +666,9 @@ async function runHypercore (ctx, blockSize) {
     await r.next('opened', { timeoutMs: TIMEOUT_MS })
     r.send({ type: 'hc-get', length, timeoutMs: SETUP_MS })
     await r.next('start', { timeoutMs: TIMEOUT_MS })
-    const cpu = cpuOf([s, r])
-    const prof = PROFILE ? startProfile([s, r]) : null
+    const measured = measureWorkers([s, r], { profile: true })
     const got = await r.next('got', { timeoutMs: TIMEOUT_MS })
-    const cpuUsed = cpu()
-    const profile = prof === null ? null : await prof.stop()
+    const { cpu: cpuUsed, profile } = await measured.stop()
     const [sendRss, recvRss] = await Promise.all([rssOf(s), rssOf(r)])
     return { mode: `hypercore ${blockSize / 1024} KiB blocks`, ms: got.ms, mbs: ctx.size / MB / (got.ms / 1000), sendRss, recvRss, cpu: cpuUsed, profile, note: 'replication only, nothing written out' }
   } finally {

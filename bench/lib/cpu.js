@@ -43,10 +43,15 @@ export function cpuDelta (after, before) {
   return out
 }
 
+/** CPU ms of all threads together, from threadCpu() or cpuDelta(). */
+export function totalCpu (byThread) {
+  return Object.values(byThread).reduce((s, v) => s + v, 0)
+}
+
 /** "main 3.1 s, libuv-worker 0.8 s, …" sorted by time; `total` first. */
 export function fmtCpu (delta) {
   const entries = Object.entries(delta).sort((a, b) => b[1] - a[1])
-  const total = entries.reduce((s, [, v]) => s + v, 0)
+  const total = totalCpu(delta)
   return [`total ${(total / 1000).toFixed(1)} s`, ...entries.map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)].join(', ')
 }
 

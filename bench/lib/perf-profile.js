@@ -6,8 +6,8 @@
 // of its stack matches: the crypto and checksum loops first, then page faults, then what the
 // kernel does for a syscall (file writes, file reads, UDP), then V8's garbage collector,
 // JavaScript, RocksDB, UDX and libc. Workers started with BENCH_PROFILE=1 run with
-// --perf-basic-prof-only-functions (lib/proc.js), so JavaScript frames have names; their
-// /tmp/perf-<pid>.map files are removed here once read.
+// --perf-basic-prof-only-functions (lib/proc.js), so JavaScript frames have names; lib/proc.js
+// removes their /tmp/perf-<pid>.map files when they exit.
 //
 // Samples are taken at a fixed rate per CPU second, so a category's share of a process's
 // samples is its share of that process's CPU time; the caller turns shares into CPU seconds
@@ -17,9 +17,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
-import { trackChild } from './proc.js'
+import { PERF_MAPS, trackChild } from './proc.js'
 
-export const PROFILE = process.env.BENCH_PROFILE === '1'
+/** BENCH_PROFILE=1 (read once, in lib/proc.js, which starts the workers ready for it). */
+export const PROFILE = PERF_MAPS
 /** Samples per CPU second. */
 const FREQUENCY = 999
 
@@ -93,7 +94,6 @@ export function startProfile (workers) {
         return await summarize(file, workers)
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
-        for (const w of workers) fs.rmSync(path.join(os.tmpdir(), `perf-${w.pid}.map`), { force: true })
       }
     }
   }

@@ -29,6 +29,8 @@ export function clock () {
 }
 
 const live = new Map() // pid -> ChildProcess
+/** BENCH_PROFILE=1: workers write perf symbol maps, so perf's samples name JavaScript frames (lib/perf-profile.js). */
+export const PERF_MAPS = process.env.BENCH_PROFILE === '1'
 let hooked = false
 
 /**
@@ -149,13 +151,14 @@ export function spawnWorker (script, { name = script, env = {}, args = [], nodeF
   const spawnedAt = clock()
   const child = fork(file, ['--worker', ...args], {
     env: { ...process.env, ...env },
-    // nodeFlags: Node's flags for this worker (feedchain's sides run with the CLI's, NODE_FLAGS);
-    // BENCH_PROFILE=1: JavaScript frames get names in perf's samples (lib/perf-profile.js)
-    execArgv: [...process.execArgv, ...nodeFlags, ...(process.env.BENCH_PROFILE === '1' ? ['--perf-basic-prof-only-functions'] : [])],
+    // nodeFlags: Node's flags for this worker (feedchain's sides run with the CLI's, NODE_FLAGS)
+    execArgv: [...process.execArgv, ...nodeFlags, ...(PERF_MAPS ? ['--perf-basic-prof-only-functions'] : [])],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced'
   })
   track(child)
+  // V8 writes the JIT symbol map for perf to /tmp/perf-<pid>.map (a fixed path) and leaves it
+  if (PERF_MAPS && child.pid !== undefined) child.once('exit', () => fs.rmSync(`/tmp/perf-${child.pid}.map`, { force: true }))
   const prefix = `  [${name}] `
   pipeLines(child.stdout, process.stdout, prefix)
   pipeLines(child.stderr, process.stderr, prefix)
