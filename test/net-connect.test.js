@@ -42,7 +42,9 @@ const Corestore = require('corestore')
 const { ChainNode, Network } = await import(${JSON.stringify(path.join(DIST, 'index.js'))})
 const [dir, keyHex, want] = process.argv.slice(1)
 const store = new Corestore(dir)
-const network = new Network(store, { bootstrap: process.env.FEEDCHAIN_BOOTSTRAP })
+const bootstrap = process.env.FEEDCHAIN_BOOTSTRAP
+if (!/^127\\.\\d+\\.\\d+\\.\\d+:\\d+(,127\\.\\d+\\.\\d+\\.\\d+:\\d+)*$/.test(bootstrap ?? '')) throw new Error('FEEDCHAIN_BOOTSTRAP must be a loopback testnet, got ' + bootstrap)
+const network = new Network(store, { bootstrap, host: '127.0.0.1' })
 await network.ready()
 // one line per dead connection as it happens, so a process that never syncs still reports them
 network.on('dead-connection', (e) => process.stdout.write('dead ' + e.openFor + '\\n'))

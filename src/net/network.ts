@@ -289,7 +289,12 @@ export class Network extends ReadyResource {
 
   protected override async _open (): Promise<void> {
     await this.store.ready()
-    const dht = this.#opts.dht ?? new HyperDHT({ ...this.#dhtOptions, keyPair: this.keyPair })
+    // The DHT this node joins: an injected one (the loopback testnet of testnet.ts), or one on
+    // the `bootstrap` and `host` options (a loopback bootstrap binds it to 127.0.0.1:
+    // resolveDhtOptions). With neither it is the public HyperDHT, which the CLI says on stderr;
+    // tests, benchmarks, examples and the demo always pass a loopback bootstrap or testnet.
+    const { bootstrap, host } = this.#dhtOptions
+    const dht = this.#opts.dht ?? new HyperDHT({ bootstrap, host, keyPair: this.keyPair })
     const firewall = this.#opts.firewall
     const swarm = new Hyperswarm({
       dht,

@@ -200,7 +200,7 @@ declare module 'hyperdht' {
   import type { EventEmitter } from 'node:events'
 
   class HyperDHT extends EventEmitter {
-    constructor (opts?: { bootstrap?: Array<string | { host: string, port: number }>, host?: string, port?: number, ephemeral?: boolean, firewalled?: boolean, keyPair?: { publicKey: Buffer, secretKey: Buffer } })
+    constructor (opts?: { bootstrap?: Array<string | { host: string, port: number }> | undefined, host?: string | undefined, port?: number, ephemeral?: boolean, firewalled?: boolean, keyPair?: { publicKey: Buffer, secretKey: Buffer } })
     readonly destroyed: boolean
     readonly bootstrapNodes: Array<{ host: string, port: number }>
     ready (): Promise<void>
