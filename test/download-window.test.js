@@ -1,8 +1,14 @@
 // DownloadWindow (src/files/download-window.ts): a blob's range downloaded through a sliding
 // window, so blocks sent to us but not stored yet stay bounded. Two stores replicate through an
 // in-process pipe; the source's 'upload' events against the reader's 'download' events (emitted
-// once a block is verified and stored) give the blocks in flight at each moment.
+// once a block is verified and stored) give the blocks in flight at each moment. The last tests
+// are assemble (src/files/assemble.ts) taking the blocks the window hands over as they arrive.
 import test from 'brittle'
+import fs from 'node:fs'
+import path from 'node:path'
+import { assemble } from '../dist/files/assemble.js'
+import { hashBytes } from '../dist/files/file-hash.js'
+import { tmpdir } from './helpers/files.js'
 import { DownloadWindow, LaneBudget, windowShape, isDownloadStopped, MAX_LANES, MIN_LANES, PEER_BLOCKS } from '../dist/files/download-window.js'
 import { createStore, openCore, waitFor } from './helpers/net.js'
 
@@ -79,6 +85,25 @@ test('DownloadWindow: blocks stored already are not asked for again', async (t) 
   t.is(m.stored, 150)
 })
 
+test('DownloadWindow: onBlock is handed each block as it arrives, not read back from the store', async (t) => {
+  const { source, reader } = await pair(t)
+  // hypercore calls onwait when a get finds the block not stored and waits for the network
+  const waited = new Set()
+  const session = reader.session({ onwait: (index) => { waited.add(index) } })
+  await session.ready()
+  t.teardown(() => session.close())
+  const m = inflight(source, session)
+  const handed = new Map()
+  const w = new DownloadWindow(session, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock: (i, b) => { handed.set(i, b) } })
+  await w.done()
+  await new Promise(setImmediate)
+  t.is(handed.size, BLOCKS, 'every block handed over')
+  t.ok([...handed].every(([i, b]) => b.equals(Buffer.alloc(BLOCK, i % 251))), 'each with its bytes')
+  t.ok(waited.size >= BLOCKS * 0.9, `${waited.size} of ${BLOCKS} came from a get that waited for the network (the rest arrived while it looked in the store)`)
+  t.is(m.stored, BLOCKS, 'each block downloaded once: the gets asked for nothing more')
+  t.ok(m.max <= 4, `at most 4 blocks uploaded and not stored (max ${m.max})`)
+})
+
 test('DownloadWindow: destroy and a closed session reject done()', async (t) => {
   const { reader } = await pair(t)
   // no peer has block BLOCKS + 10: the window waits until stopped
@@ -128,43 +153,53 @@ test('DownloadWindow: the window follows the connected peers', async (t) => {
   t.ok(isDownloadStopped(await stopped))
 })
 
-test('DownloadWindow: blocks nobody has do not hold the lanes; when a seeder connects they come back within the window', async (t) => {
-  const { source } = await pair(t)
-  // a partial peer: blocks 150..299 only
-  const b = createStore(t)
-  const partial = await openCore(b, source.key)
-  const unlinkPartial = link(t, source, partial)
-  await partial.download({ start: 150, end: BLOCKS }).done()
-  unlinkPartial()
+for (const withOnBlock of [false, true]) {
+  const what = withOnBlock ? ' (with onBlock: a parked range\'s gets are cancelled, or the seeder would be asked for every parked block at once)' : ''
+  test('DownloadWindow: blocks nobody has do not hold the lanes; when a seeder connects they come back within the window' + what, async (t) => {
+    const { source } = await pair(t)
+    // a partial peer: blocks 150..299 only
+    const b = createStore(t)
+    const partial = await openCore(b, source.key)
+    const unlinkPartial = link(t, source, partial)
+    await partial.download({ start: 150, end: BLOCKS }).done()
+    unlinkPartial()
 
-  // a reader that only knows the partial peer
-  const c = createStore(t)
-  const fresh = await openCore(c, source.key)
-  link(t, partial, fresh)
-  await waitFor([fresh], () => fresh.length >= BLOCKS && fresh.peers.length === 1, { events: ['append', 'peer-add'], what: 'the fresh reader to sync with the partial peer' })
-  let stored = 0
-  fresh.on('download', () => { stored++ })
-  const w = new DownloadWindow(fresh, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2 })
-  let finished = false
-  const done = w.done().then(() => { finished = true })
-  const started = Date.now()
-  await waitFor([fresh], () => stored === 150, { events: ['download'], what: 'the partial peer\'s 150 blocks', describe: () => `stored ${stored}, parked ${w.parked}` })
-  t.pass(`the partial peer's 150 blocks stored in ${Date.now() - started} ms, ${w.parked} spans parked, ${w.active} ranges open`)
-  t.ok(w.parked >= 140, 'the blocks nobody has are parked')
-  t.ok(w.active <= w.lanes + 1, 'the parked blocks share one range')
-  t.absent(finished, 'not done while blocks are missing')
+    // a reader that only knows the partial peer
+    const c = createStore(t)
+    const fresh = await openCore(c, source.key)
+    link(t, partial, fresh)
+    await waitFor([fresh], () => fresh.length >= BLOCKS && fresh.peers.length === 1, { events: ['append', 'peer-add'], what: 'the fresh reader to sync with the partial peer' })
+    let stored = 0
+    fresh.on('download', () => { stored++ })
+    const handed = new Map()
+    const onBlock = withOnBlock ? (i, b) => { handed.set(i, b) } : undefined
+    const w = new DownloadWindow(fresh, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock })
+    let finished = false
+    const done = w.done().then(() => { finished = true })
+    const started = Date.now()
+    await waitFor([fresh], () => stored === 150, { events: ['download'], what: 'the partial peer\'s 150 blocks', describe: () => `stored ${stored}, parked ${w.parked}` })
+    t.pass(`the partial peer's 150 blocks stored in ${Date.now() - started} ms, ${w.parked} spans parked, ${w.active} ranges open`)
+    t.ok(w.parked >= 140, 'the blocks nobody has are parked')
+    t.ok(w.active <= w.lanes + 1, 'the parked blocks share one range')
+    t.absent(finished, 'not done while blocks are missing')
 
-  // the full seeder connects: the parked blocks go back through the lanes, never more than the
-  // window at once (parked ranges left open would all be requested together)
-  const m = inflight(source, fresh)
-  link(t, source, fresh)
-  await done
-  t.ok(await fresh.has(0, BLOCKS), 'every block stored')
-  t.is(m.stored, 150, 'the other 150 came from the seeder')
-  t.is(w.lanes, 5, 'two peers: 2 blocks each and 1 more')
-  t.ok(m.max <= 5, `at most 5 uploaded and not stored after the seeder connected (max ${m.max})`)
-  t.is(w.parked, 0)
-})
+    // the full seeder connects: the parked blocks go back through the lanes, never more than the
+    // window at once (parked ranges left open would all be requested together)
+    const m = inflight(source, fresh)
+    link(t, source, fresh)
+    await done
+    t.ok(await fresh.has(0, BLOCKS), 'every block stored')
+    t.is(m.stored, 150, 'the other 150 came from the seeder')
+    t.is(w.lanes, 5, 'two peers: 2 blocks each and 1 more')
+    t.ok(m.max <= 5, `at most 5 uploaded and not stored after the seeder connected (max ${m.max})`)
+    t.is(w.parked, 0)
+    if (withOnBlock) {
+      await new Promise(setImmediate)
+      t.is(handed.size, BLOCKS, 'every block handed to onBlock, the parked ones once they came back to the lanes')
+      t.ok([...handed].every(([i, b]) => b.equals(Buffer.alloc(BLOCK, i % 251))), 'each with its bytes')
+    }
+  })
+}
 
 test('LaneBudget: tokens in the order asked, more when the capacity grows', async (t) => {
   let capacity = 2
@@ -199,6 +234,44 @@ test('DownloadWindow: windows sharing a budget keep one window\'s bound between 
   t.ok(m.max <= 4, `at most 4 uploaded and not stored across both (max ${m.max}; each window alone allows 4)`)
   t.is(budget.used, 0, 'every token given back')
 })
+
+for (const handOver of [true, false]) {
+  test(`assemble ${handOver ? 'writes the blocks the window hands over, reading back only those that arrived before it listened' : '(control): without the window\'s blocks, every block is read back from the store'}`, async (t) => {
+    const { reader } = await pair(t)
+    // assemble gets its own session, to count the blocks it reads from the store
+    const session = reader.session()
+    await session.ready()
+    t.teardown(() => session.close())
+    let reads = 0
+    const get = session.get.bind(session)
+    session.get = (index, opts) => { reads++; return get(index, opts) }
+    let take = null
+    const w = new DownloadWindow(reader, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock: handOver ? (i, b) => { take?.(i, b) } : undefined })
+    const file = path.join(tmpdir(t), 'out.bin')
+    const handle = await fs.promises.open(file, 'w+')
+    let written = 0
+    const hash = await assemble({
+      core: session,
+      start: 0,
+      length: BLOCKS,
+      byteLength: BLOCKS * BLOCK,
+      handle,
+      signal: new AbortController().signal,
+      onWritten: (n) => { written += n },
+      outputError: (e) => e,
+      arrivals: handOver ? (fn) => { take = fn } : undefined
+    })
+    await handle.close()
+    await w.done()
+    const expected = Buffer.concat(Array.from({ length: BLOCKS }, (_, i) => Buffer.alloc(BLOCK, i % 251)))
+    t.ok(fs.readFileSync(file).equals(expected), 'the file holds every block in place')
+    t.ok(hash.equals(hashBytes(expected)), 'and its hash')
+    t.is(written, BLOCKS * BLOCK, 'each block written once')
+    if (handOver) t.ok(reads <= 10, `${reads} blocks read back from the store (the first, and those stored before assemble listened), ${BLOCKS - reads} taken as they arrived`)
+    else t.ok(reads >= BLOCKS, `${reads} reads for ${BLOCKS} blocks`)
+    t.is(take, null, 'assemble stopped listening')
+  })
+}
 
 /** Replicate two cores (their stores' streams) through an in-process pipe; returns unlink. */
 function link (t, x, y) {

@@ -4,7 +4,9 @@
  * Blocks arrive out of order (the download asks every peer for different parts of the range at
  * once), so each block is written at its own offset as soon as it is stored, and the hash trails
  * the contiguous written prefix: from memory when the block is still at hand, else read back from
- * the file (page cache). When the download ends, what is left is hashing the stretch after the
+ * the file (page cache). A block the download window hands over as it arrives (`arrivals`) is
+ * written from those bytes; the others (stored before, or arriving while the file is behind) are
+ * read back from the store. When the download ends, what is left is hashing the stretch after the
  * first gap from the page cache (~1 GB/s), instead of reading each block back from the store,
  * hashing and writing it in order (~140 MB/s here).
  *
@@ -39,6 +41,12 @@ export interface AssembleOptions {
   onWritten: (bytes: number) => void
   /** turn an error of the output file into the error to throw */
   outputError: (e: unknown) => Error
+  /**
+   * Registers the function that takes blocks as they arrive (the download window's `onBlock`),
+   * and unregisters it (null) when done. A block taken there is written from those bytes; any
+   * other block is read back from the store once its 'download' event says it is stored.
+   */
+  arrivals?: ((take: ((index: number, block: Buffer) => void) | null) => void) | undefined
 }
 
 /** Write the blob [start, start + length) into the file; returns its blake2b-256 hash. */
@@ -108,6 +116,8 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
   let failure: unknown = null
   let nonUniform = false
   let wake: (() => void) | null = null
+  /** writes of blocks taken as they arrived, awaited before returning */
+  const writes = new Set<Promise<void>>()
   const signal = (): void => {
     const w = wake
     wake = null
@@ -124,7 +134,12 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     queue.push(index)
     signal()
   }
-  const ondownload = (index: number): void => { enqueue(index) }
+  // with arrivals, a block's 'download' event comes just before its bytes reach take() (the
+  // replicator emits it as it resolves the waiting get): queued at once, a writer would read the
+  // block back from the store first; a turn later, take() has it (and enqueue skips it)
+  const ondownload = o.arrivals === undefined
+    ? (index: number): void => { enqueue(index) }
+    : (index: number): void => { setImmediate(enqueue, index) }
   core.on('download', ondownload)
 
   const fail = (e: unknown): void => {
@@ -152,6 +167,18 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     if (cache.size < HASH_CACHE_BLOCKS || index === hashed) cache.set(index, block)
     o.onWritten(block.byteLength)
     signal()
+  }
+
+  // a block taken as it arrives is held until its write ends. The download window bounds the
+  // blocks not stored yet, not those not written yet: when the output file falls behind, at
+  // most WRITE_CONCURRENCY are held, and the others are read back once their 'download' event
+  // comes, as without arrivals
+  const take = (index: number, block: Buffer): void => {
+    const k = index - start
+    if (k < 0 || k >= length || state[k]! >= 2 || failure !== null || writes.size >= WRITE_CONCURRENCY) return
+    const w = place(index, block).catch(fail)
+    writes.add(w)
+    w.finally(() => { writes.delete(w) }).catch(() => {})
   }
 
   const worker = async (): Promise<void> => {
@@ -196,6 +223,7 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
   try {
     await place(start, first)
     for (let i = start + 1; i < end; i++) if (await core.has(i)) enqueue(i)
+    o.arrivals?.(take)
     const tasks = [hashLoop()]
     for (let i = 0; i < WRITE_CONCURRENCY; i++) tasks.push(worker())
     for (const t of tasks) t.catch(fail)
@@ -205,8 +233,10 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
   } catch (e) {
     fail(e)
   } finally {
+    o.arrivals?.(null)
     core.off('download', ondownload)
     o.signal.removeEventListener('abort', onabort)
+    await Promise.allSettled(writes)
   }
   if (o.signal.aborted) throw o.signal.reason
   if (nonUniform) return null

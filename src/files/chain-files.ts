@@ -550,8 +550,10 @@ export class ChainFiles extends ReadyResource {
       report(true)
       // a sliding window over the range: every peer that has blocks gets requests in parallel,
       // and what is received but not yet stored stays bounded (download-window.ts)
+      // the window hands each block it fetches to assemble as it arrives (written from memory)
+      let take: ((index: number, block: Buffer) => void) | null = null
       if (storedAtStart < p.blockLength) {
-        const w = this.openWindow(session, p)
+        const w = this.openWindow(session, p, undefined, (index, block) => { take?.(index, block) })
         // the session closing (stop, close) fails assemble's gets too; anything else would leave get waiting
         w.done().catch((e: unknown) => { if (!isSessionClosed(e) && !isDownloadStopped(e)) halt(e instanceof Error ? e : new Error(String(e))) })
         range = w
@@ -568,6 +570,7 @@ export class ChainFiles extends ReadyResource {
           report(false)
         },
         outputError: (e) => outputError(partial, e),
+        arrivals: (t) => { take = t },
       })
       if (stop !== null) throw stop
       progress.report({ phase: 'verifying', bytes: p.byteLength, peers: session.peers.length, sources: sources.size, written }, true)
@@ -667,8 +670,8 @@ export class ChainFiles extends ReadyResource {
   }
 
   /** Download the blob of `p` from `core` through a sliding window (download-window.ts). */
-  private openWindow (core: Hypercore, p: FilePayload, budget?: LaneBudget): DownloadWindow {
-    return new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominalBlockSize(p), peerBlocks: this.inflightRange?.[0], budget })
+  private openWindow (core: Hypercore, p: FilePayload, budget?: LaneBudget, onBlock?: (index: number, block: Buffer) => void): DownloadWindow {
+    return new DownloadWindow(core, { start: p.blockOffset, end: p.blockOffset + p.blockLength, blockSize: nominalBlockSize(p), peerBlocks: this.inflightRange?.[0], budget, onBlock })
   }
 
   private async seedOnce (): Promise<void> {

@@ -40,7 +40,7 @@
  * at 62.6-68.3 (6), and 167-193 MB at 63.2-67.7 with parking (6); 12 blocks (8 per peer)
  * 170-179 MB at 62.9-65.6 (2) (bench/README.md).
  */
-import type Hypercore from 'hypercore'
+import Hypercore from 'hypercore'
 
 /** Least bytes being fetched or waiting to be stored, about (whole spans of blocks): it sets the span of small blocks. */
 export const WINDOW_BYTES = 16 * 1024 * 1024
@@ -89,6 +89,11 @@ export interface WindowOptions {
   peerBlocks?: number | undefined
   /** lanes shared with the other windows on the same core (seeding many files), if any */
   budget?: LaneBudget | undefined
+  /**
+   * Given each block of a lane's range as it arrives: the verified bytes, before anything reads
+   * them back from the store (`get` writes them into the output file from here)
+   */
+  onBlock?: ((index: number, block: Buffer) => void) | undefined
 }
 
 /**
@@ -165,6 +170,9 @@ export class DownloadWindow {
   readonly #windowBytes: number | undefined
   readonly #peerBlocks: number | undefined
   readonly #budget: LaneBudget | undefined
+  readonly #onBlock: ((index: number, block: Buffer) => void) | undefined
+  /** per open lane range with onBlock: the requests of the gets waiting for its blocks */
+  readonly #takes = new Set<unknown[]>()
   readonly #active = new Set<RangeDownload>()
   /** blocks [start, end) parked: no connected peer had them when last looked */
   #parked: Array<[number, number]> = []
@@ -202,6 +210,7 @@ export class DownloadWindow {
     this.#windowBytes = opts.windowBytes
     this.#peerBlocks = opts.peerBlocks
     this.#budget = opts.budget
+    this.#onBlock = opts.onBlock
     this.span = windowShape(opts.blockSize, 1, opts.windowBytes, opts.peerBlocks).span
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve
@@ -239,6 +248,8 @@ export class DownloadWindow {
     if (this.#destroyed) return
     this.#destroyed = true
     for (const r of this.#active) r.destroy()
+    for (const t of this.#takes) Hypercore.destroyRequests(t)
+    this.#takes.clear()
   }
 
   #resize (): void {
@@ -305,11 +316,15 @@ export class DownloadWindow {
     if (this.#destroyed) return
     const range: RangeDownload = this.#core.download({ start, end })
     this.#active.add(range)
+    const take = this.#take(start, end)
     // a cancelled range resolves false (hypercore's RangeRequest), not with an error
-    const finished = range.done().finally(() => { this.#active.delete(range) })
+    const finished = range.done().finally(() => {
+      this.#active.delete(range)
+      if (take !== null) this.#takes.delete(take)
+    })
     finished.catch(() => {}) // awaited below or by #park; a lane that left early must not leave it unhandled
     if (this.#isKnown(start, end) && await this.#nobodyHas(start, end)) {
-      this.#park(range, start, end)
+      this.#park(range, start, end, take)
       return
     }
     for (;;) {
@@ -324,10 +339,31 @@ export class DownloadWindow {
       if (this.#destroyed) throw destroyedError()
       if (this.#core.peers.length > 0) this.#markKnown(start, end)
       if (await this.#nobodyHas(start, end)) {
-        this.#park(range, start, end)
+        this.#park(range, start, end, take)
         return
       }
     }
+  }
+
+  /**
+   * With onBlock: a get waiting for each block of the lane's range [start, end). The range's
+   * requests are in flight by now (the replicator sends them as the range opens), so the gets
+   * add none; hypercore's replicator answers a waiting get with the block it verified, and
+   * onBlock has the bytes without reading them back from the store. Returns the gets' requests
+   * (cancelled if the range is parked), or null without onBlock.
+   */
+  #take (start: number, end: number): unknown[] | null {
+    const onBlock = this.#onBlock
+    if (onBlock === undefined) return null
+    const requests: unknown[] = []
+    for (let i = start; i < end; i++) {
+      // a block stored already is read back (as without onBlock); a cancelled get rejects
+      this.#core.get(i, { activeRequests: requests }).then((block) => {
+        if (block !== null && !this.#destroyed) onBlock(i, block)
+      }, () => {})
+    }
+    this.#takes.add(requests)
+    return requests
   }
 
   #isKnown (start: number, end: number): boolean {
@@ -357,8 +393,15 @@ export class DownloadWindow {
     return missing
   }
 
-  /** Park the lane's blocks [start, end): the range over parked blocks takes them over. */
-  #park (range: RangeDownload, start: number, end: number): void {
+  /**
+   * Park the lane's blocks [start, end): the range over parked blocks takes them over. Its gets
+   * are cancelled: waiting, they would keep the blocks wanted at a get's priority, one by one.
+   */
+  #park (range: RangeDownload, start: number, end: number, take: unknown[] | null): void {
+    if (take !== null) {
+      this.#takes.delete(take)
+      Hypercore.destroyRequests(take) // also a get still looking in the store, which has not asked yet
+    }
     this.#parked.push([start, end])
     const cur = this.#parkRange
     const lo = Math.min(start, cur?.start ?? start)

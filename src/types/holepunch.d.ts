@@ -4,7 +4,8 @@ declare module 'hypercore' {
   import type { EventEmitter } from 'node:events'
   import type { Duplex } from 'node:stream'
 
-  interface HypercoreGetOptions { wait?: boolean, timeout?: number, valueEncoding?: string }
+  /** activeRequests: the get's request joins this list, so Hypercore.destroyRequests(list) cancels it (it rejects) */
+  interface HypercoreGetOptions { wait?: boolean, timeout?: number, valueEncoding?: string, activeRequests?: unknown[] }
   interface HypercoreDownloadRange { start?: number, end?: number, blocks?: number[], linear?: boolean }
   /** done(): true once every block is stored, false if cancelled (destroyed, or the session closed) */
   interface HypercoreDownload { done (): Promise<boolean>, destroy (): void }
@@ -14,6 +15,8 @@ declare module 'hypercore' {
   class Hypercore extends EventEmitter {
     /** The storage a Corestore opens on a directory (hypercore-storage); `opts` reach RocksDB. */
     static defaultStorage (directory: string, opts?: Record<string, unknown>): unknown
+    /** cancel the gets whose requests are in `activeRequests` and any get given it later (they reject) */
+    static destroyRequests (activeRequests: unknown[], error?: Error | null): void
     readonly key: Buffer | null
     readonly discoveryKey: Buffer | null
     readonly keyPair: { publicKey: Buffer, secretKey: Buffer | null } | null
