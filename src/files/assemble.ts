@@ -176,9 +176,9 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
   const take = (index: number, block: Buffer): void => {
     const k = index - start
     if (k < 0 || k >= length || state[k]! >= 2 || failure !== null || writes.size >= WRITE_CONCURRENCY) return
-    const w = place(index, block).catch(fail)
+    const w = place(index, block).catch(fail) // settles, never rejects
     writes.add(w)
-    w.finally(() => { writes.delete(w) }).catch(() => {})
+    w.then(() => { writes.delete(w) })
   }
 
   const worker = async (): Promise<void> => {

@@ -294,10 +294,9 @@ export class Network extends ReadyResource {
     // resolveDhtOptions). With neither it is the public HyperDHT, which the CLI says on stderr;
     // tests, benchmarks, examples and the demo always pass a loopback bootstrap or testnet.
     const { bootstrap, host } = this.#dhtOptions
-    const dht = this.#opts.dht ?? new HyperDHT({ bootstrap, host, keyPair: this.keyPair })
     const firewall = this.#opts.firewall
     const swarm = new Hyperswarm({
-      dht,
+      dht: this.#opts.dht ?? new HyperDHT({ bootstrap, host, keyPair: this.keyPair }),
       keyPair: this.keyPair,
       ...(this.#opts.maxPeers !== undefined ? { maxPeers: this.#opts.maxPeers } : {}),
       firewall: (remotePublicKey) => this.#bans.has(remotePublicKey.toString('hex')) || (firewall !== undefined && firewall(remotePublicKey))
