@@ -92,7 +92,12 @@ export function assertLoopback (bootstrap) {
   if (!hosts.length || !hosts.every((h) => /^127\.\d+\.\d+\.\d+$/.test(h))) throw new Error(`refusing a bootstrap outside 127.0.0.0/8: ${JSON.stringify(bootstrap)}`)
 }
 
-/** Write `mib` MiB of random bytes to `file` (each MiB distinct), return its path. */
+/**
+ * Write `mib` MiB of random bytes to `file` (each MiB distinct), fsync it, return its path. The
+ * fsync: a file just written is dirty in the page cache, and the kernel writes it back 30 s later
+ * or once dirty pages pass a tenth of memory, so without it that write-back ran during whichever
+ * transfer came next (feedchain's, in the default order), not during the others.
+ */
 export async function makeFile (file, mib) {
   const out = fs.createWriteStream(file)
   const base = crypto.randomBytes(MiB)
@@ -103,6 +108,8 @@ export async function makeFile (file, mib) {
     if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve))
   }
   await new Promise((resolve, reject) => out.end((e) => e ? reject(e) : resolve()))
+  const fh = await fs.promises.open(file, 'r+')
+  try { await fh.sync() } finally { await fh.close() }
   return file
 }
 

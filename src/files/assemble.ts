@@ -22,6 +22,15 @@ import { FileHasher } from './file-hash.js'
 export const WRITE_CONCURRENCY = 4
 /** Written blocks kept in memory for the hash until it reaches them (beyond: read back from the file). */
 export const HASH_CACHE_BLOCKS = 8
+/**
+ * Bytes written to the output file between two fdatasync calls made while it downloads (each in
+ * the background, one at a time). Without them the file's dirty pages pile up in the page cache
+ * (gigabytes on a large file) until the kernel writes them back in bursts, and every fsync
+ * RocksDB makes meanwhile (its log and blob files, at each memtable flush) waits behind a burst:
+ * the store stops taking blocks for up to a second, and the download with it
+ * (docs/architecture.md, "Writing back the output file as it grows").
+ */
+export const SYNC_BYTES = 64 * 1024 * 1024
 
 /** What assemble needs. */
 export interface AssembleOptions {
@@ -47,6 +56,8 @@ export interface AssembleOptions {
    * other block is read back from the store once its 'download' event says it is stored.
    */
   arrivals?: ((take: ((index: number, block: Buffer) => void) | null) => void) | undefined
+  /** bytes written between two fdatasync calls of the output file (default SYNC_BYTES) */
+  syncBytes?: number | undefined
 }
 
 /** Write the blob [start, start + length) into the file; returns its blake2b-256 hash. */
@@ -76,6 +87,7 @@ async function sequential (o: AssembleOptions): Promise<Buffer> {
   const hasher = new FileHasher()
   const end = o.start + o.length
   const pending: Array<Promise<Buffer | null>> = []
+  const writeBack = new WriteBack(o)
   let next = o.start
   let position = 0
   try {
@@ -89,12 +101,15 @@ async function sequential (o: AssembleOptions): Promise<Buffer> {
       if (block === null) throw missing(i)
       hasher.update(block)
       await writeAt(o, block, position)
+      writeBack.wrote(block.byteLength)
       position += block.byteLength
       o.onWritten(block.byteLength)
     }
   } finally {
     await Promise.allSettled(pending)
+    await writeBack.idle()
   }
+  if (writeBack.error !== null) throw writeBack.error
   if (position !== o.byteLength) throw fileError('INVALID_FILE_ENTRY', `the blob's blocks hold ${position} bytes, its entry says ${o.byteLength}`)
   return hasher.digest()
 }
@@ -118,6 +133,7 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
   let wake: (() => void) | null = null
   /** writes of blocks taken as they arrived, awaited before returning */
   const writes = new Set<Promise<void>>()
+  const writeBack = new WriteBack(o)
   const signal = (): void => {
     const w = wake
     wake = null
@@ -164,6 +180,7 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     await writeAt(o, block, k * size)
     state[k] = 2
     writtenCount++
+    writeBack.wrote(block.byteLength)
     if (cache.size < HASH_CACHE_BLOCKS || index === hashed) cache.set(index, block)
     o.onWritten(block.byteLength)
     signal()
@@ -237,11 +254,51 @@ async function positional (o: AssembleOptions, first: Buffer, size: number, last
     core.off('download', ondownload)
     o.signal.removeEventListener('abort', onabort)
     await Promise.allSettled(writes)
+    await writeBack.idle()
+    if (writeBack.error !== null) fail(writeBack.error)
   }
   if (o.signal.aborted) throw o.signal.reason
   if (nonUniform) return null
   if (failure !== null) throw failure
   return hasher.digest()
+}
+
+/**
+ * Starts an fdatasync of the output file each SYNC_BYTES written, in the background and one at a
+ * time, so its dirty pages go to disk as the download goes. A failed one is thrown by the next
+ * wrote() and kept in `error`.
+ */
+class WriteBack {
+  /** the first fdatasync that failed, as the output error to throw */
+  error: Error | null = null
+  readonly #o: AssembleOptions
+  readonly #every: number
+  #unsynced = 0
+  #syncing: Promise<void> | null = null
+
+  constructor (o: AssembleOptions) {
+    this.#o = o
+    this.#every = o.syncBytes ?? SYNC_BYTES
+  }
+
+  /** `bytes` more were written */
+  wrote (bytes: number): void {
+    if (this.error !== null) throw this.error
+    this.#unsynced += bytes
+    if (this.#unsynced < this.#every || this.#syncing !== null) return
+    this.#unsynced = 0
+    this.#syncing = this.#o.handle.datasync().then(() => {
+      this.#syncing = null
+    }, (e: unknown) => {
+      this.#syncing = null
+      this.error ??= this.#o.outputError(e)
+    })
+  }
+
+  /** waits for the fdatasync under way (never rejects) */
+  async idle (): Promise<void> {
+    await this.#syncing
+  }
 }
 
 async function writeAt (o: AssembleOptions, block: Buffer, position: number): Promise<void> {
