@@ -30,6 +30,18 @@ async function pair (t) {
   return { source, reader }
 }
 
+/** An onBlock that keeps what it is handed; `all` resolves once `n` different blocks were. */
+function handOver (n) {
+  const handed = new Map()
+  let done
+  const all = new Promise((resolve) => { done = resolve })
+  const onBlock = (i, b) => {
+    handed.set(i, b)
+    if (handed.size === n) done()
+  }
+  return { handed, onBlock, all }
+}
+
 /** Track blocks uploaded by `source` and not yet stored by `reader`: the largest gap seen. */
 function inflight (source, reader) {
   const m = { uploaded: 0, stored: 0, max: 0 }
@@ -93,12 +105,10 @@ test('DownloadWindow: onBlock is handed each block as it arrives, not read back 
   await session.ready()
   t.teardown(() => session.close())
   const m = inflight(source, session)
-  const handed = new Map()
-  const w = new DownloadWindow(session, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock: (i, b) => { handed.set(i, b) } })
+  const { handed, onBlock, all } = handOver(BLOCKS)
+  const w = new DownloadWindow(session, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock })
   await w.done()
-  // a block's get resolves before its range completes, and onBlock runs in the microtasks after
-  // it: all have run by the next turn of the event loop
-  await new Promise(setImmediate)
+  await all // resolves on the last block handed over (a missing one fails the test by its timeout)
   t.is(handed.size, BLOCKS, 'every block handed over')
   t.ok([...handed].every(([i, b]) => b.equals(Buffer.alloc(BLOCK, i % 251))), 'each with its bytes')
   t.ok(waited.size >= BLOCKS * 0.9, `${waited.size} of ${BLOCKS} came from a get that waited for the network (the rest arrived while it looked in the store)`)
@@ -173,9 +183,8 @@ for (const withOnBlock of [false, true]) {
     await waitFor([fresh], () => fresh.length >= BLOCKS && fresh.peers.length === 1, { events: ['append', 'peer-add'], what: 'the fresh reader to sync with the partial peer' })
     let stored = 0
     fresh.on('download', () => { stored++ })
-    const handed = new Map()
-    const onBlock = withOnBlock ? (i, b) => { handed.set(i, b) } : undefined
-    const w = new DownloadWindow(fresh, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock })
+    const { handed, onBlock, all } = handOver(BLOCKS)
+    const w = new DownloadWindow(fresh, { start: 0, end: BLOCKS, blockSize: BLOCK, windowBytes: 4 * BLOCK, peerBlocks: 2, onBlock: withOnBlock ? onBlock : undefined })
     let finished = false
     const done = w.done().then(() => { finished = true })
     const started = Date.now()
@@ -196,7 +205,7 @@ for (const withOnBlock of [false, true]) {
     t.ok(m.max <= 5, `at most 5 uploaded and not stored after the seeder connected (max ${m.max})`)
     t.is(w.parked, 0)
     if (withOnBlock) {
-      await new Promise(setImmediate)
+      await all
       t.is(handed.size, BLOCKS, 'every block handed to onBlock, the parked ones once they came back to the lanes')
       t.ok([...handed].every(([i, b]) => b.equals(Buffer.alloc(BLOCK, i % 251))), 'each with its bytes')
     }
